@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.quiz1-installed
+
+.PHONY: run test setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if ! command -v dot >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "graphviz 'dot' is missing: install Debian's graphviz (not root, so not installing it)" >&2; fi; \
+	fi
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/quiz1 build --force
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf dist build .pytest_cache

@@ -1,0 +1,150 @@
+"""Command line: ``quiz1 build | check | data standin | q1 | q7``.
+
+Bad input anywhere surfaces as a ``ValueError`` whose message is one sentence;
+the CLI prints it, exits 2 and leaves no half-written output.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+# --------------------------------------------------------------------------
+# subcommands
+
+
+def cmd_build(a) -> int:
+    from .submission import build_submission
+
+    res = build_submission(a.data, a.student_id, a.out, force=a.force, mnist=a.mnist, progress=not a.quiet)
+    print(f"wrote {res.zip_path} in {res.seconds:.1f} s")
+    print(f"data: {res.data_description.replace('**', '')}")
+    print(f"check it with: quiz1 check {res.zip_path}")
+    return 0
+
+
+def cmd_check(a) -> int:
+    from .submission import check_submission
+
+    rep = check_submission(a.zip, progress=not a.quiet)
+    print(rep.table())
+    ok = rep.ok(strict=a.strict)
+    verdict = "PASS" if ok else "FAIL"
+    extra = f" ({len(rep.pending)} question(s) marked not answered yet)" if rep.pending else ""
+    print(f"{verdict}: {rep.zip_path} in {rep.seconds:.1f} s{extra}")
+    return 0 if ok else 1
+
+
+def cmd_data_standin(a) -> int:
+    from .data.standin import write_standin
+
+    out = Path(a.out_dir)
+    if out.exists() and any(out.iterdir()) and not a.force:
+        raise ValueError(f"{out}: folder exists and is not empty; pass --force to write into it")
+    with tempfile.TemporaryDirectory(prefix="quiz1-standin-") as tmp:
+        src = write_standin(tmp, mnist_dir=a.mnist, seed=a.seed)
+        out.mkdir(parents=True, exist_ok=True)
+        for p in sorted(Path(tmp).rglob("*")):
+            if p.is_file():
+                dest = out / p.relative_to(tmp)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(p, dest)
+    print(f"wrote a Quizz_data-style folder to {out} (seed {a.seed}); Q6 images: {src}")
+    return 0
+
+
+def cmd_q1(a) -> int:
+    from .data.loaders import find_quiz_files, load_q1, opened_input
+    from .solvers.softmax_ce import softmax_cross_entropy
+
+    with opened_input(a.data) as root:
+        files = find_quiz_files(root, required={"data.txt": "Q_1", "labels.txt": "Q_1"}, optional={})
+        d = load_q1(files["data.txt"], files["labels.txt"])
+    r = softmax_cross_entropy(d.logits, d.labels)
+    if a.json:
+        _print_json({"per_sample": r.per_sample.tolist(), "mean": r.mean, "total": r.total})
+    else:
+        for n, loss in enumerate(r.per_sample):
+            print(f"sample {n:4d}  loss {loss:.12f}")
+        print(f"mean  {r.mean:.12f}\ntotal {r.total:.12f}")
+    return 0
+
+
+def cmd_q7(a) -> int:
+    from .solvers.double_backward import G, GFixed, run_quiz_main
+
+    orig, fixed = run_quiz_main(G), run_quiz_main(GFixed)
+    if a.json:
+        _print_json({"original_error": orig.error, "grad_after_first": fixed.grad_after_first,
+                     "grad_after_second": fixed.grad_after_second})
+    else:
+        print(f"original code raises: RuntimeError: {orig.error}")
+        print(f"fixed code: xinit.grad after pass 1 = {fixed.grad_after_first}, after pass 2 = {fixed.grad_after_second}")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# parser
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="quiz1", description="Solve CS5242 Quiz 1 and build a checked submission.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build <ID>.zip with the executed notebook")
+    b.add_argument("--data", help="Quizz_data folder or .zip (default: the embedded stand-in data)")
+    b.add_argument("--student-id", default="A0000000X", help="A + 7 digits + letter (default A0000000X)")
+    b.add_argument("--out", default="dist", help="output folder (default dist)")
+    b.add_argument("--force", action="store_true", help="overwrite an existing zip")
+    b.add_argument("--mnist", help="MNIST IDX folder for the stand-in's Q6 images (default: scikit-learn digits)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_build)
+
+    c = sub.add_parser("check", help="check a submission zip as a TA would (exit 0 pass, 1 fail)")
+    c.add_argument("zip")
+    c.add_argument("--strict", action="store_true", help="also fail when a question is marked not answered yet")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_check)
+
+    d = sub.add_parser("data", help="data utilities")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    s = dsub.add_parser("standin", help="write the embedded default data as a Quizz_data-style folder")
+    s.add_argument("out_dir")
+    s.add_argument("--mnist", help="MNIST IDX folder for I0/I1 (default: scikit-learn digits)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    s.set_defaults(func=cmd_data_standin)
+
+    q1 = sub.add_parser("q1", help="softmax + cross-entropy of data.txt / labels.txt")
+    q1.add_argument("--data", required=True, help="folder or zip holding data.txt and labels.txt")
+    q1.add_argument("--json", action="store_true")
+    q1.set_defaults(func=cmd_q1)
+
+    q7 = sub.add_parser("q7", help="the double-backward bug: the error and the fixed gradients")
+    q7.add_argument("--json", action="store_true")
+    q7.set_defaults(func=cmd_q7)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"quiz1: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=6)
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The notebook's sections: the words (Markdown + LaTeX) and the driver cells per question.
+
+Solver code is never written here; it comes from the solver modules through
+``code_from``. Driver cells only load the files (relative paths, so the
+unzipped folder runs as is), call the solvers, print, plot and highlight.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .build import BuildContext, code, code_from, md
+
+
+@dataclass(frozen=True)
+class Question:
+    number: int
+    title: str
+    marks: str
+    make: Callable[[BuildContext], list] | None  # None: not answered yet
+
+    def heading(self) -> str:
+        return f"## Question {self.number} — {self.title} [{self.marks}]"
+
+    def cells(self, ctx: BuildContext) -> list:
+        if self.make is None:
+            return [md(f"""
+                {self.heading()}
+
+                > ⚠️ **Not answered yet.** This version of quiz1 does not solve Question {self.number};
+                > the section is here so that the notebook's structure is complete and honest.
+                """, question=f"Q{self.number}", status="pending")]
+        return [md(self.heading(), question=f"Q{self.number}", status="answered")] + self.make(ctx)
+
+
+def preamble(ctx: BuildContext) -> list:
+    assumptions = "\n".join(f"- {a}" for a in ctx.assumptions) or "- none beyond those stated in each question"
+    return [
+        md(f"""
+            # CS5242 (Aug 2023) Quiz 1 — {ctx.student_id}
+
+            This notebook is self-contained: run it from the unzipped folder (`Q_1/ Q_4/ Q_5/ Q_6/` beside it)
+            with *Run All*; it needs only third-party libraries (numpy, torch, …). Every required answer is
+            shown in a green **Answer** box.
+
+            **Data.** {ctx.data_description}
+
+            **Assumptions made.**
+            {assumptions}
+
+            The code cells were generated from the `quiz1` package's own modules; the first line of each
+            names the file it comes from.
+            """),
+        code("""
+            # setup shared by every question
+            import numpy as np
+            import matplotlib.pyplot as plt
+
+            np.set_printoptions(precision=6, suppress=False, linewidth=110)
+            """),
+        *code_from("quiz1.notebook.answer"),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Q1
+
+
+def _q1(ctx: BuildContext) -> list:
+    return [
+        md(r"""
+            **Asked.** For $N$ data points with $M=100$ logits $z\in\mathbb R^M$ and one-hot labels $y$, compute
+            the softmax $p_i = \exp(z_i)/\sum_j \exp(z_j)$ and the cross-entropy $\mathcal L = -\sum_i y_i \ln p_i$
+            from scratch (numpy only; `numpy.exp` allowed).
+
+            **Why the formula cannot be used as written.** The logits here are in the hundreds to thousands, and
+            `np.exp(z)` overflows to `inf` for $z > 709.78$ in float64, so $p = \text{inf}/\text{inf} = \text{nan}$.
+
+            **Method: shift by the row maximum, work in log space.** Let $m=\max_j z_j$. For any constant $c$,
+            $$p_i=\frac{e^{z_i}}{\sum_j e^{z_j}}=\frac{e^{-c}\,e^{z_i}}{e^{-c}\sum_j e^{z_j}}=\frac{e^{z_i-c}}{\sum_j e^{z_j-c}},$$
+            so taking $c=m$ changes nothing mathematically. After the shift every exponent is $\le 0$, so no
+            term overflows, and the term of the maximum is $e^0=1$, so the sum lies in $[1, M]$ and its
+            logarithm is finite and $\ge 0$. In log space (log-sum-exp),
+            $$\ln p_i = (z_i - m) - \ln \sum_j e^{z_j - m}, \qquad
+              \mathcal L = -\sum_i y_i \ln p_i \overset{y\ \text{one-hot, class } c}{=} \ln\sum_j e^{z_j-m} + m - z_c .$$
+            Computing $\ln p$ directly (instead of $\ln$ of a $p$ that may underflow to 0) keeps the loss exact
+            even when $p_c$ is below the smallest double: only classes with $y_i>0$ enter the sum, so
+            $0\cdot\ln 0$ never appears.
+            """),
+        *code_from("quiz1.solvers.softmax_ce"),
+        code("""
+            logits = np.loadtxt("Q_1/data.txt")
+            labels = np.loadtxt("Q_1/labels.txt")
+            print("logits", logits.shape, f"range [{logits.min():.2f}, {logits.max():.2f}]", "| labels", labels.shape)
+
+            with np.errstate(over="ignore", invalid="ignore"):
+                naive = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+            print("naive formula: non-finite entries of p =", int((~np.isfinite(naive)).sum()), "of", naive.size)
+
+            q1 = softmax_cross_entropy(logits, labels)
+            print("stable softmax: rows of p sum to 1 within", float(np.abs(q1.p.sum(axis=1) - 1).max()))
+            print("\\nper-sample cross-entropy loss:")
+            for n, loss in enumerate(q1.per_sample):
+                print(f"  sample {n:3d}  class {int(labels[n].argmax()):3d}  p_class = {q1.p[n, labels[n].argmax()]:.6e}  loss = {loss:.12f}")
+            """),
+        code("""
+            show_answer("Q1", {
+                "mean cross-entropy loss over the samples": f"{q1.mean:.12f}",
+                "total (sum) cross-entropy loss": f"{q1.total:.12f}",
+                "samples N x classes M": f"{logits.shape[0]} x {logits.shape[1]}",
+            }, note="Per-sample losses are listed above; p is q1.p (rows sum to 1).")
+            """),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Q7
+
+
+def _q7(ctx: BuildContext) -> list:
+    return [
+        md(r"""
+            **Asked.** The quiz's code fails with *Trying to backward through the graph a second time*.
+            Explain why and fix it without changing what the code does. The code below is the quiz's, with
+            only the typo `return return` mended; its `__main__` block is the function `run_quiz_main`, which
+            records what the original would print and `xinit.grad` after each pass instead of printing.
+            """),
+        *code_from("quiz1.solvers.double_backward", "imports", "quiz code", "main block"),
+        code("""
+            original = run_quiz_main(G)
+            print("\\n".join(original.log))
+            print("xinit.grad after the first pass:", original.grad_after_first)
+            print("RuntimeError:", original.error)
+            """),
+        md(r"""
+            **Why.** `self.g` is created once, in `__init__`, and lives as long as the object. The line
+            `self.g[0] = x*x` is an *in-place* write (`copy_` into a slice). Autograd records it by giving
+            `self.g` a new history: a `CopySlices` node whose inputs are the graph of `x*x`
+            (`MulBackward0`, which saves `x`) **and the previous history of `self.g`**.
+
+            1. First call: `self.g` gets `CopySlices₁ → MulBackward0₁`. `loss.backward()` runs through it and,
+               as always without `retain_graph`, **frees the saved tensors** of every node it visited.
+            2. Second call: `self.g` already has a history, so the new write stacks `CopySlices₂` on top of
+               `CopySlices₁`. The backward of a slice assignment sends the gradient of the untouched part of
+               `self.g` (entry 1) to the *old* history, so the second `backward()` reaches `MulBackward0₁`, whose
+               saved `x` is gone: *Trying to backward through the graph a second time*.
+
+            The second pass builds a new `x` list, but that does not help: the stale graph is reached through
+            the object's state `self.g`, not through `x`.
+
+            **Why `retain_graph=True` is not a fix.** It silences the error by keeping every call's saved tensors
+            alive, and then the graph of call $k$ contains the graphs of all calls before it: memory and
+            backward time grow with every call (a leak), and each backward walks all earlier calls' nodes.
+            The number of autograd nodes behind the loss, call after call:
+            """),
+        *code_from("quiz1.solvers.double_backward", "graph size"),
+        code("""
+            import torch
+
+            def sizes(g_class, calls=5, retain=False):
+                g, x, out = g_class(), torch.ones([1], requires_grad=True), []
+                for _ in range(calls):
+                    loss = (x + g(x)) ** 2
+                    out.append(graph_size(loss))
+                    loss.backward(retain_graph=retain)
+                return out
+
+            print("original G + retain_graph=True, nodes behind loss per call:", sizes(G, retain=True))
+            """),
+        md(r"""
+            **The fix.** Cut the stale history at the start of each call, and keep everything else:
+            `self.g = self.g.detach().clone()` keeps the values (`g[1]` stays 1, `g[0]` is overwritten anyway) and
+            the attribute (after a call `self.g` still holds `[x², 1]`, as before), but the tensor has no history,
+            so each call builds its own small graph. Forward values and gradients are exactly the original's
+            where the original runs (the first pass); the main block is unchanged, and gradients still
+            accumulate in `xinit.grad` across the two passes, as in the original.
+
+            By hand: $x_1 = x_0 + g(x_0) = x_0 + x_0^2 + 1$ and $\mathcal L = x_1^2$, so
+            $\dfrac{\partial\mathcal L}{\partial x_0} = 2x_1(1+2x_0)$; at $x_0 = 1$: $x_1=3$ and the gradient is
+            $2\cdot3\cdot3 = 18$ per pass, so `xinit.grad` is 18 after the first pass and 36 after the second.
+            """),
+        *code_from("quiz1.solvers.double_backward", "fix"),
+        code("""
+            fixed = run_quiz_main(GFixed)
+            print("\\n".join(fixed.log))
+            print("error:", fixed.error)
+            print("xinit.grad after the first pass :", fixed.grad_after_first)
+            print("xinit.grad after the second pass:", fixed.grad_after_second)
+            print("fixed G, nodes behind loss per call:", sizes(GFixed))
+            x0 = 1.0; x1 = x0 + x0**2 + 1; hand = 2 * x1 * (1 + 2 * x0)
+            print("hand derivation per pass:", hand)
+            """),
+        code("""
+            show_answer("Q7", {
+                "cause": "self.g[0] = x*x writes in place into a tensor that outlives the call, so call 2's graph "
+                         "stacks on call 1's (CopySlices), whose saved tensors backward() already freed",
+                "fix": "self.g = self.g.detach().clone() at the start of __call__ (values, state and gradients unchanged)",
+                "xinit.grad after pass 1": fixed.grad_after_first,
+                "xinit.grad after pass 2 (accumulated)": fixed.grad_after_second,
+                "why not retain_graph=True": "hides the error but keeps every earlier call's graph alive (grows each call)",
+            })
+            """),
+    ]
+
+
+QUESTIONS: list[Question] = [
+    Question(1, "softmax and cross-entropy from scratch", "3 marks", _q1),
+    Question(2, "code for the compute tree of Figure 1", "3 marks", None),
+    Question(3, "symbolic gradient of Figure 2's network", "3 marks", None),
+    Question(4, "exact encoders for point clouds", "3 marks", None),
+    Question(5, "an MLP learned from unpaired point sets", "3 marks", None),
+    Question(6, "targeted adversarial images", "2 bonus marks", None),
+    Question(7, "backward through the graph a second time", "2 bonus marks", _q7),
+]
