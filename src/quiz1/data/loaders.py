@@ -140,7 +140,10 @@ def opened_input(path: str | Path) -> Iterator[Path]:
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="quiz1-in-") as tmp:
-        yield safe_extract(path, tmp)
+        try:
+            yield safe_extract(path, tmp)
+        except ValueError as e:  # name the file as "archive.zip:inner/path", not the temporary folder
+            raise ValueError(str(e).replace(f"{tmp}/", f"{path}:").replace(str(tmp), str(path))) from None
 
 
 def find_quiz_files(root: str | Path, *, required=QUIZ_FILES, optional=OPTIONAL_FILES) -> dict[str, Path]:

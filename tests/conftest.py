@@ -1,0 +1,34 @@
+"""Shared fixtures: the real quiz data under ../shared when present (CI has it)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+QUIZ_DATA = SHARED / "quiz" / "Quizz_data"
+MNIST = SHARED / "mnist"
+
+
+@pytest.fixture
+def quiz_data() -> Path:
+    if not QUIZ_DATA.is_dir():
+        pytest.skip(f"real quiz data not present at {QUIZ_DATA}")
+    return QUIZ_DATA
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST test split not present at {MNIST}")
+    return MNIST
+
+
+@pytest.fixture(scope="session")
+def standin_dir(tmp_path_factory) -> Path:
+    from quiz1.data.standin import write_standin
+
+    d = tmp_path_factory.mktemp("standin")
+    write_standin(d)
+    return d

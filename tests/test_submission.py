@@ -1,0 +1,102 @@
+"""End to end: build a zip, check it like a TA, read answers back from the executed notebook."""
+import re
+import zipfile
+
+import nbformat
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from quiz1.cli import main
+from quiz1.notebook.build import BuildContext, build_notebook, source_cells
+from quiz1.submission import check_submission, validate_student_id
+
+SOLVER_MODULES = ["quiz1.solvers.softmax_ce", "quiz1.solvers.double_backward", "quiz1.notebook.answer"]
+
+
+@pytest.mark.parametrize("module", SOLVER_MODULES)
+def test_source_cells_are_the_module_verbatim(module):
+    import importlib
+    from pathlib import Path
+
+    text = Path(importlib.import_module(module).__file__).read_text()
+    for c in source_cells(module):
+        assert c.code in text  # verbatim, no twin copy
+        assert not re.search(r"^\s*(import|from)\s+quiz1", c.code, re.M)
+
+
+def test_notebook_structure_without_execution():
+    nb = build_notebook(BuildContext("A0000000X", "test data"))
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for q in range(1, 8):
+        assert re.search(rf"^## Question {q}\b", md, re.M)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    sourced = [c for c in code_cells if c.source.startswith("# source: quiz1/")]
+    assert len(sourced) >= 6
+    assert not any(re.search(r"^\s*(import|from)\s+quiz1", c.source, re.M) for c in code_cells)
+    assert all("/work/" not in c.source and "../shared" not in c.source for c in code_cells)
+
+
+@pytest.mark.parametrize("sid", ["A0123456X", "A0000000X"])
+def test_valid_ids(sid):
+    assert validate_student_id(sid) == sid
+
+
+@pytest.mark.parametrize("sid", ["a0123456x", "A012345X", "A01234567", "B0123456X", ""])
+def test_invalid_ids(sid):
+    with pytest.raises(ValueError, match="student id"):
+        validate_student_id(sid)
+
+
+def _answers(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    text = "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return text
+
+
+def _layout(zpath):
+    with zipfile.ZipFile(zpath) as zf:
+        return sorted(n for n in zf.namelist())
+
+
+def test_build_and_check_standin(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path), "--quiet"]) == 0
+    z = tmp_path / "A0000000X.zip"
+    names = _layout(z)
+    assert {n.split("/")[0] for n in names} == {"Q_1", "Q_4", "Q_5", "Q_6", "A0000000X.ipynb"}
+    assert main(["build", "--out", str(tmp_path), "--quiet"]) == 2  # no overwrite without --force
+    capsys.readouterr()
+    assert main(["check", str(z), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and re.search(r"^Q1\s+answered", out, re.M) and re.search(r"^Q7\s+answered", out, re.M)
+    assert main(["check", str(z), "--quiet", "--strict"]) == 1  # Q2..Q6 still marked pending
+
+
+def test_build_real_data_answers_agree(tmp_path, quiz_data, capsys):
+    assert main(["build", "--data", str(quiz_data), "--student-id", "A0123456X", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    z = tmp_path / "A0123456X.zip"
+    rep = check_submission(z, progress=False)
+    assert rep.ok(), rep.table()
+    with zipfile.ZipFile(z) as zf:
+        zf.extractall(tmp_path / "x")
+    text = _answers(tmp_path / "x" / "A0123456X.ipynb")
+    mean = float(re.search(r"mean cross-entropy loss over the samples: ([0-9.]+)", text).group(1))
+    total = float(re.search(r"total \(sum\) cross-entropy loss: ([0-9.]+)", text).group(1))
+    z_ = np.loadtxt(quiz_data / "Q1" / "data.txt")
+    y = np.loadtxt(quiz_data / "Q1" / "labels.txt")
+    m = z_.max(1)
+    ref = m + np.log(np.exp(z_ - m[:, None]).sum(1)) - z_[np.arange(len(m)), y.argmax(1)]
+    assert_allclose(mean, ref.mean(), rtol=1e-12)
+    assert_allclose(total, ref.sum(), rtol=1e-12)
+
+
+def test_check_reports_broken_layout(tmp_path):
+    z = tmp_path / "A0000000X.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("Q_1/data.txt", "1")
+        zf.writestr("junk.txt", "x")
+    rep = check_submission(z, progress=False)
+    assert not rep.ok()
+    assert any("notebook" in p for p in rep.layout_problems)
