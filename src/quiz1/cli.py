@@ -80,6 +80,56 @@ def cmd_q1(a) -> int:
     return 0
 
 
+def cmd_q3(a) -> int:
+    from .solvers.symbolic_grad import check_against_autograd, derive, evaluate
+
+    if a.at:
+        pt = _read_q3_point(Path(a.at))
+        r = evaluate(pt["x"], pt["W1"], pt["W2"], pt["y"])
+        res = {"loss": r.loss, "dL_dx": r.dL_dx.tolist(), "dL_dW1": r.dL_dW1.tolist(), "dL_dW2": r.dL_dW2.tolist()}
+        if a.json:
+            _print_json(res)
+        else:
+            for k, v in res.items():
+                print(f"{k}: {v}")
+        return 0
+    d = derive()
+    chk = check_against_autograd(a.points)
+    if not d.proven_equal:  # internal invariant: the closed forms are sympy's derivatives
+        raise AssertionError("sympy could not prove the closed forms equal to its derivatives")
+    if a.json:
+        _print_json({"latex": d.latex, "points_checked": chk["points_checked"], "max_abs_error": chk["max_abs_error"]})
+    else:
+        print("dL/dx = (sigma(s) - y) W1 (1[f > 0] + W2),  f = W1^T x,  s = ReLU(f1) + W2.f + ReLU(f2)")
+        print(f"sympy proves the closed forms equal to its own derivatives: {d.proven_equal}")
+        print(f"max |closed form - torch autograd| over {chk['points_checked']} points: {chk['max_abs_error']:.3e}")
+    return 0
+
+
+def _read_q3_point(path: Path) -> dict:
+    try:
+        pt = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: could not be read as JSON ({e})") from None
+    if not isinstance(pt, dict):
+        raise ValueError(f"{path}: should hold a JSON object with keys x, W1, W2, y but holds a {type(pt).__name__}")
+    missing = [k for k in ("x", "W1", "W2", "y") if k not in pt]
+    if missing:
+        raise ValueError(f"{path}: point is missing key(s) {', '.join(missing)} (expected x, W1, W2, y)")
+    for key, shape in (("x", (3,)), ("W1", (3, 2)), ("W2", (2,)), ("y", ())):
+        try:
+            arr = np.asarray(pt[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: field '{key}' should be numbers of shape {shape} but is {pt[key]!r}") from None
+        if arr.shape != shape:
+            raise ValueError(f"{path}: field '{key}' should have shape {shape} but has shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{path}: field '{key}' should be finite")
+    if not 0 <= float(pt["y"]) <= 1:
+        raise ValueError(f"{path}: field 'y' should be a label in [0, 1] but is {pt['y']}")
+    return pt
+
+
 def cmd_q7(a) -> int:
     from .solvers.double_backward import G, GFixed, run_quiz_main
 
@@ -129,6 +179,12 @@ def make_parser() -> argparse.ArgumentParser:
     q1.add_argument("--data", required=True, help="folder or zip holding data.txt and labels.txt")
     q1.add_argument("--json", action="store_true")
     q1.set_defaults(func=cmd_q1)
+
+    q3 = sub.add_parser("q3", help="symbolic gradient of Figure 2's network, checked against autograd")
+    q3.add_argument("--at", metavar="POINT.json", help='evaluate the closed forms at {"x","W1","W2","y"}')
+    q3.add_argument("--points", type=int, default=200, help="random points for the autograd check (default 200)")
+    q3.add_argument("--json", action="store_true")
+    q3.set_defaults(func=cmd_q3)
 
     q7 = sub.add_parser("q7", help="the double-backward bug: the error and the fixed gradients")
     q7.add_argument("--json", action="store_true")
