@@ -80,6 +80,48 @@ def cmd_q1(a) -> int:
     return 0
 
 
+def _numbers(text: str, option: str) -> list[str]:
+    parts = [t.strip() for t in text.split(",")]
+    try:
+        vals = [float(t) for t in parts]
+    except ValueError:
+        raise ValueError(f"{option}: expected comma-separated numbers but got '{text}'") from None
+    if not all(np.isfinite(vals)):
+        raise ValueError(f"{option}: expected finite numbers but got '{text}'")
+    return parts
+
+
+def cmd_q2(a) -> int:
+    from .data.loaders import figure1_dot
+    from .solvers.compute_graph import claim_tolerance, parse_torchviz, search
+
+    if a.graph:
+        path = Path(a.graph)
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: could not be read ({e.__class__.__name__})") from None
+        graph = parse_torchviz(text, str(path))
+    else:
+        graph = parse_torchviz(figure1_dot(), "Figure 1")
+    inputs, claim, ev = (_numbers(t, o) for t, o in ((a.inputs, "--inputs"), (a.claim, "--claim"), (a.eval, "--eval")))
+    size = graph.tensor_size
+    for opt, vals in (("--inputs", inputs), ("--claim", claim), ("--eval", ev)):
+        if size is not None and len(vals) != size:
+            raise ValueError(f"{opt}: the graph's tensors have {size} entries but {len(vals)} numbers were given")
+    r = search(graph, [float(v) for v in inputs], [float(v) for v in claim], [float(v) for v in ev],
+               float(a.constant), claim_tolerance(claim))
+    if a.json:
+        _print_json({"isomorphic": r.isomorphic, "candidates": r.candidates, "consistent": r.consistent,
+                     "eval_outputs": r.eval_outputs, "claim_nodes": r.claim_nodes, "code": r.code})
+    else:
+        from .solvers.compute_graph import audit_markdown
+
+        print(r.code, "\n")
+        print(audit_markdown(r, [float(v) for v in inputs], [float(v) for v in claim], [float(v) for v in ev]).replace("**", ""))
+    return 0
+
+
 def cmd_q3(a) -> int:
     from .solvers.symbolic_grad import check_against_autograd, derive, evaluate
 
@@ -179,6 +221,15 @@ def make_parser() -> argparse.ArgumentParser:
     q1.add_argument("--data", required=True, help="folder or zip holding data.txt and labels.txt")
     q1.add_argument("--json", action="store_true")
     q1.set_defaults(func=cmd_q1)
+
+    q2 = sub.add_parser("q2", help="code for a torchviz compute graph (default Figure 1) and an audit of the claim")
+    q2.add_argument("--graph", metavar="FILE.dot", help="torchviz DOT text (make_dot(out).source); default Figure 1")
+    q2.add_argument("--inputs", default="1,2,3", help="every leaf's value for the claim (default 1,2,3)")
+    q2.add_argument("--claim", default="7,11,17", help="claimed output at --inputs (default 7,11,17)")
+    q2.add_argument("--eval", default="4,5,6", help="every leaf's value to answer for (default 4,5,6)")
+    q2.add_argument("--constant", type=float, default=5.0, help="the constant of one-input ops (default 5)")
+    q2.add_argument("--json", action="store_true")
+    q2.set_defaults(func=cmd_q2)
 
     q3 = sub.add_parser("q3", help="symbolic gradient of Figure 2's network, checked against autograd")
     q3.add_argument("--at", metavar="POINT.json", help='evaluate the closed forms at {"x","W1","W2","y"}')

@@ -277,6 +277,13 @@ def load_quiz_data(root: str | Path) -> QuizData:
     return QuizData(files=files, q1=q1, q4=q4, q5=Q5Data(xy, ab), q6=q6)
 
 
+def figure1_dot() -> str:
+    """The torchviz DOT of the quiz's Figure 1, transcribed by hand from the figure (package file figure1.dot)."""
+    from importlib.resources import files
+
+    return files("quiz1.data").joinpath("figure1.dot").read_text()
+
+
 # --------------------------------------------------------------------------
 # MNIST IDX files
 
