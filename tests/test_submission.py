@@ -12,6 +12,7 @@ from quiz1.notebook.build import BuildContext, build_notebook, source_cells
 from quiz1.submission import check_submission, validate_student_id
 
 SOLVER_MODULES = ["quiz1.solvers.softmax_ce", "quiz1.solvers.double_backward", "quiz1.solvers.symbolic_grad",
+                  "quiz1.solvers.unpaired", "quiz1.notebook.figures",
                   "quiz1.solvers.compute_graph",
                   "quiz1.notebook.answer"]
 

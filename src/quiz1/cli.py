@@ -172,6 +172,35 @@ def _read_q3_point(path: Path) -> dict:
     return pt
 
 
+def cmd_q5(a) -> int:
+    from .data.loaders import load_pair_set
+    from .solvers.unpaired import learn_unpaired
+
+    xy, ab = load_pair_set(a.xy, "xy"), load_pair_set(a.ab, "ab")
+    for path, arr in ((a.xy, xy), (a.ab, ab)):
+        if arr.shape[1] < 10:
+            raise ValueError(f"{path}: should hold at least 10 points but holds {arr.shape[1]}")
+    r = learn_unpaired(xy[0], ab, seed=a.seed)
+    if a.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .notebook.figures import q5_figure
+
+        out = Path(a.plot)
+        tmp = out.with_name(f".{out.name}.partial.png")
+        q5_figure(xy[0], ab.T, r.predictions).savefig(tmp, dpi=120)
+        tmp.replace(out)
+    if a.json:
+        _print_json({"chamfer": r.chamfer, "hausdorff": r.hausdorff, "params": r.params, "seconds": r.seconds,
+                     "hidden": list(r.hidden), "activation": r.activation, "orientation": r.orientation,
+                     "predictions": r.predictions.tolist()})
+    else:
+        print(f"MLP 1 -> {r.hidden[0]} -> {r.hidden[1]} -> 2, {r.activation}, {r.params} parameters")
+        print(f"Chamfer {r.chamfer:.3e}, Hausdorff {r.hausdorff:.3e}, {r.seconds:.1f} s; orientation: {r.orientation}")
+    return 0
+
+
 def cmd_q7(a) -> int:
     from .solvers.double_backward import G, GFixed, run_quiz_main
 
@@ -236,6 +265,14 @@ def make_parser() -> argparse.ArgumentParser:
     q3.add_argument("--points", type=int, default=200, help="random points for the autograd check (default 200)")
     q3.add_argument("--json", action="store_true")
     q3.set_defaults(func=cmd_q3)
+
+    q5 = sub.add_parser("q5", help="learn f: x -> (alpha, beta) from unpaired point sets")
+    q5.add_argument("--xy", required=True, help="xy.npz (arr_0: 2 x N, row 0 = x)")
+    q5.add_argument("--ab", required=True, help="ab.npz (arr_0: 2 x M, alpha and beta)")
+    q5.add_argument("--seed", type=int, default=0)
+    q5.add_argument("--plot", metavar="OUT.png", help="write the Figure 3 reconstruction")
+    q5.add_argument("--json", action="store_true")
+    q5.set_defaults(func=cmd_q5)
 
     q7 = sub.add_parser("q7", help="the double-backward bug: the error and the fixed gradients")
     q7.add_argument("--json", action="store_true")
