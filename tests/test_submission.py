@@ -12,7 +12,8 @@ from quiz1.notebook.build import BuildContext, build_notebook, source_cells
 from quiz1.submission import check_submission, validate_student_id
 
 SOLVER_MODULES = ["quiz1.solvers.softmax_ce", "quiz1.solvers.double_backward", "quiz1.solvers.symbolic_grad",
-                  "quiz1.solvers.unpaired", "quiz1.notebook.figures",
+                  "quiz1.solvers.unpaired", "quiz1.notebook.figures", "quiz1.solvers.adversarial",
+                  "quiz1.solvers.mnist_model",
                   "quiz1.solvers.compute_graph",
                   "quiz1.notebook.answer"]
 
@@ -76,9 +77,9 @@ def test_build_and_check_standin(tmp_path, capsys):
     assert main(["check", str(z), "--quiet", "--strict"]) == 1  # some questions still marked pending
 
 
-def test_build_real_data_answers_agree(tmp_path, quiz_data, capsys):
+def test_build_real_data_answers_agree(tmp_path, quiz_data, mnist_dir, capsys):
     assert main(["build", "--data", str(quiz_data), "--student-id", "A0123456X", "--out", str(tmp_path),
-                 "--quiet"]) == 0
+                 "--mnist", str(mnist_dir), "--quiet"]) == 0
     z = tmp_path / "A0123456X.zip"
     rep = check_submission(z, progress=False)
     assert rep.ok(), rep.table()

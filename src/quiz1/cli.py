@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,8 @@ def _print_json(obj) -> None:
 def cmd_build(a) -> int:
     from .submission import build_submission
 
-    res = build_submission(a.data, a.student_id, a.out, force=a.force, mnist=a.mnist, progress=not a.quiet)
+    res = build_submission(a.data, a.student_id, a.out, force=a.force, mnist=a.mnist, progress=not a.quiet,
+                           trust_model=a.trust_model)
     print(f"wrote {res.zip_path} in {res.seconds:.1f} s")
     print(f"data: {res.data_description.replace('**', '')}")
     print(f"check it with: quiz1 check {res.zip_path}")
@@ -201,6 +203,55 @@ def cmd_q5(a) -> int:
     return 0
 
 
+def cmd_q6_train(a) -> int:
+    from .data.standin_model import ensure_standin_model
+
+    path, rep = ensure_standin_model(a.mnist, progress=not a.quiet)
+    if a.out:
+        out = Path(a.out)
+        tmp = out.with_name(f".{out.name}.partial")
+        shutil.copy2(path, tmp)
+        tmp.replace(out)
+        path = out
+    print(f"stand-in model: {path}")
+    print(f"trained on {rep['source']}")
+    print(f"validation accuracy {100 * rep['val_accuracy']:.2f}% on {rep['n_val']} images; "
+          f"training took {rep['seconds']:.0f} s ({rep['epochs']} epochs)")
+    return 0
+
+
+def cmd_q6_attack(a) -> int:
+    from .data.loaders import load_image
+    from .solvers.adversarial import attack
+    from .solvers.mnist_model import load_model
+
+    if not 0 <= a.target <= 9:
+        raise ValueError(f"--target: expected a digit 0..9 but got {a.target}")
+    image = load_image(a.image)
+    if a.model:
+        model = load_model(a.model, trust_pickle=a.trust_model)
+    else:
+        from .data.standin_model import ensure_standin_model
+
+        model = load_model(ensure_standin_model(a.mnist, progress=not a.json)[0])
+    r = attack(model, image, a.target)
+    if a.out:
+        from PIL import Image
+
+        out = Path(a.out)
+        tmp = out.with_name(f".{out.name}.partial.png")
+        Image.fromarray(r.adv_u8).save(tmp)
+        tmp.replace(out)
+    res = {k: getattr(r, k) for k in ("pred_before", "pred_after", "pred_after_uint8", "p_target", "l2", "l2_uint8",
+                                      "l2_255", "rms", "success", "seconds")}
+    if a.json:
+        _print_json(res)
+    else:
+        for k, v in res.items():
+            print(f"{k}: {v}")
+    return 0
+
+
 def cmd_q7(a) -> int:
     from .solvers.double_backward import G, GFixed, run_quiz_main
 
@@ -227,7 +278,11 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--student-id", default="A0000000X", help="A + 7 digits + letter (default A0000000X)")
     b.add_argument("--out", default="dist", help="output folder (default dist)")
     b.add_argument("--force", action="store_true", help="overwrite an existing zip")
-    b.add_argument("--mnist", help="MNIST IDX folder for the stand-in's Q6 images (default: scikit-learn digits)")
+    b.add_argument("--mnist", default=os.environ.get("QUIZ1_MNIST"),
+                   help="MNIST IDX folder: trains the stand-in Q6 model and, without --data, gives I0/I1 "
+                        "(default $QUIZ1_MNIST, else scikit-learn's digits)")
+    b.add_argument("--trust-model", action="store_true",
+                   help="the data's model.pth is a whole pickled model you trust (unpickling runs its code)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
 
@@ -273,6 +328,24 @@ def make_parser() -> argparse.ArgumentParser:
     q5.add_argument("--plot", metavar="OUT.png", help="write the Figure 3 reconstruction")
     q5.add_argument("--json", action="store_true")
     q5.set_defaults(func=cmd_q5)
+
+    q6 = sub.add_parser("q6", help="the MNIST model: train the stand-in, attack an image")
+    q6sub = q6.add_subparsers(dest="q6_command", required=True, metavar="ACTION")
+    t = q6sub.add_parser("train", help="train (or fetch from the cache) the stand-in CustomModel")
+    t.add_argument("--mnist", default=os.environ.get("QUIZ1_MNIST"), help="MNIST IDX folder (default $QUIZ1_MNIST, "
+                   "else scikit-learn digits)")
+    t.add_argument("--out", help="also copy the state_dict here")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_q6_train)
+    at = q6sub.add_parser("attack", help="targeted minimal-L2 attack on one 28x28 PNG")
+    at.add_argument("--image", required=True)
+    at.add_argument("--target", type=int, required=True, help="digit 0..9")
+    at.add_argument("--model", help="model.pth (state_dict; a whole pickle needs --trust-model); default: the stand-in")
+    at.add_argument("--trust-model", action="store_true", help="allow unpickling a whole model (runs code from the file)")
+    at.add_argument("--mnist", default=os.environ.get("QUIZ1_MNIST"), help="MNIST folder for the stand-in")
+    at.add_argument("--out", metavar="PNG", help="write the uint8 adversarial image")
+    at.add_argument("--json", action="store_true")
+    at.set_defaults(func=cmd_q6_attack)
 
     q7 = sub.add_parser("q7", help="the double-backward bug: the error and the fixed gradients")
     q7.add_argument("--json", action="store_true")

@@ -7,6 +7,7 @@ cell that errors) leaves nothing behind in it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -58,7 +59,7 @@ def _zip_folder(folder: Path, zip_path: Path) -> None:
 
 def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_ID, out_dir: str | Path = "dist",
                      *, force: bool = False, mnist: str | Path | None = None, progress: bool = True,
-                     timeout: int = 1800) -> BuildResult:
+                     timeout: int = 1800, trust_model: bool = False) -> BuildResult:
     """Load and validate the data, generate and execute the notebook, write ``out_dir/<ID>.zip``."""
     from .notebook.build import BuildContext, build_notebook
     from .notebook.execute import execute_notebook
@@ -85,8 +86,27 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
             quiz = load_quiz_data(root)
             stage = tmp / "stage"
             _stage_data(quiz.files, stage)
+            if quiz.q6.model is not None:
+                from .solvers.mnist_model import load_model
+
+                load_model(quiz.q6.model, trust_pickle=trust_model)  # refuse an untrusted pickle now, not in the notebook
+                model_description = (f"the `model.pth` given with the data"
+                                     + (" (a whole pickled model, loaded because --trust-model was given)" if trust_model else ""))
+        if quiz.q6.model is None:
+            from .data.standin_model import ensure_standin_model
+
+            pth, report = ensure_standin_model(mnist, progress=progress)
+            shutil.copy2(pth, stage / "Q_6" / "model.pth")
+            (stage / "Q_6" / "model_info.json").write_text(json.dumps(report, indent=2))
+            model_description = (f"**a stand-in, not the quiz's model** (the original `model.pth` is not available): the same "
+                                 f"`CustomModel` architecture trained from scratch by quiz1 on {report['source']}, "
+                                 f"{report['epochs']} epochs, seed 0; validation accuracy "
+                                 f"{100 * report['val_accuracy']:.2f}% on {report['n_val']} held-out images. Saved as "
+                                 "`Q_6/model.pth` (state_dict), details in `Q_6/model_info.json`.")
+            assumptions.append("Q6 uses a stand-in model trained by quiz1 (see Question 6).")
         assumptions.append("Paths are relative to this notebook's folder (`Q_1/data.txt`, …).")
-        ctx = BuildContext(student_id=student_id, data_description=description, assumptions=assumptions)
+        ctx = BuildContext(student_id=student_id, data_description=description, assumptions=assumptions,
+                           model_description=model_description, trust_model=trust_model)
         nb = build_notebook(ctx)
         execute_notebook(nb, stage, timeout=timeout, progress=progress)
         nbformat.write(nb, stage / f"{student_id}.ipynb")

@@ -92,6 +92,8 @@ class BuildContext:
     student_id: str
     data_description: str
     assumptions: list[str] = field(default_factory=list)
+    model_description: str = "the model in `Q_6/model.pth`"
+    trust_model: bool = False
 
 
 def build_notebook(ctx: BuildContext):

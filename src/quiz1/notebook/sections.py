@@ -333,6 +333,112 @@ def _q5(ctx: BuildContext) -> list:
 
 
 # --------------------------------------------------------------------------
+# Q6
+
+
+def _q6(ctx: BuildContext) -> list:
+    return [
+        md(r"""
+            **Asked.** A model $M$ classifies MNIST digits. Change `I0.png` and `I1.png` as little as possible so that $M$
+            classifies $I0'$ as digit 1 and $I1'$ as digit 7, with $\lVert I-I'\rVert_2<\epsilon=0.1$ "on 8-bit grayscale
+            images", by optimising $I0'=\arg\min\lVert p_1-1\rVert_2^2$ (eq. 7) and $I1'=\arg\min\lVert p_0-1\rVert_2^2$ (eq. 8).
+
+            **The statement contradicts itself.** The text asks for $I1'$ to be read as **7**, equation (8) as **0**. Both
+            readings are answered below: $I0\to1$, $I1\to0$ (eq. 8) and $I1\to7$ (text).
+
+            **The model.** """ + ctx.model_description + r"""
+            Its architecture is the quiz's `CustomModel`: torchvision's ResNet-18 with a one-channel $7\times7$, stride-2
+            first convolution and a `Linear(1000, 10)` after the ResNet's own 1000-way layer; inputs are the 8-bit pixels
+            divided by 255, no normalisation.
+
+            **Method.** We minimise the quiz's objective $\lVert p_t-1\rVert^2$ over the image and look for the smallest
+            radius at which it succeeds. Its gradient,
+            $\nabla_x(p_t-1)^2=-2(1-p_t)\,p_t\,\nabla_x\log p_t$, vanishes where the softmax saturates ($p_t\approx0$ at the
+            start, $p_t\approx1$ at the end), which is why plain projected descent stalls. So each step is normalised
+            (steepest descent in $L_2$; its direction is exactly that of $-\nabla_x\log p_t$, computed in log space), and
+            the radius is searched as in DDN (Rony et al., 2019): shrink $\epsilon$ by 5% while $\arg\max p=t$, grow it
+            by 5% while not, project onto the $\epsilon$-sphere and onto $[0,1]$, keep the smallest success, 1000 steps.
+            **The result must survive saving**: the image is rounded to 8 bits, re-classified, and if rounding broke it
+            the perturbation is scaled up in small steps until the rounded image is classified as the target; all
+            norms below are of the rounded image.
+            """),
+        *code_from("quiz1.solvers.mnist_model", "imports", "the model"),
+        *code_from("quiz1.solvers.adversarial"),
+        code(f"""
+            from PIL import Image
+
+            TRUST_MODEL = {ctx.trust_model!r}  # True only if built with --trust-model: unpickling a whole model runs its code
+            model = load_model("Q_6/model.pth", trust_pickle=TRUST_MODEL)
+            I0 = np.array(Image.open("Q_6/I0.png"))
+            I1 = np.array(Image.open("Q_6/I1.png"))
+            for name, p in zip(("I0", "I1"), predict_proba(model, np.stack([I0, I1]))):
+                print(f"M on the original {{name}}: predicted {{p.argmax()}}   p = {{np.array2string(p, precision=4, suppress_small=True)}}")
+            """),
+        code("""
+            cases = [("I0", I0, 1, "eq. (7) and the text"), ("I1", I1, 0, "eq. (8)"), ("I1", I1, 7, "the text")]
+            q6 = {}
+            for name, img, t, why in cases:
+                r = attack(model, img, t)
+                q6[(name, t)] = r
+                Image.fromarray(r.adv_u8).save(f"Q_6/{name}_adv_target{t}.png")
+                print(f"{name} -> {t} ({why}): M says {r.pred_after_uint8} with p_{t} = {r.p_target:.4f}; "
+                      f"L2 = {r.l2_uint8:.4f} ([0,1] units) = {r.l2_255:.1f} (0..255 units); {r.seconds:.1f} s")
+            """),
+        code("""
+            fig, axes = plt.subplots(len(cases), 3, figsize=(8.5, 2.9 * len(cases)))
+            for row, (name, img, t, why) in zip(axes, cases):
+                r = q6[(name, t)]
+                p0 = predict_proba(model, img[None])[0]
+                diff = r.adv_u8.astype(int) - img.astype(int)
+                row[0].imshow(img, cmap="gray", vmin=0, vmax=255)
+                row[0].set_title(f"{name}: M says {p0.argmax()} (p={p0.max():.3f})", fontsize=9)
+                row[1].imshow(r.adv_u8, cmap="gray", vmin=0, vmax=255)
+                row[1].set_title(f"{name}' (target {t}): M says {r.pred_after_uint8}, p_{t}={r.p_target:.3f}", fontsize=9)
+                m = max(1, np.abs(diff).max())
+                row[2].imshow(diff, cmap="seismic", vmin=-m, vmax=m)
+                row[2].set_title(f"{name}' - {name}: L2 = {r.l2_uint8:.3f}", fontsize=9)
+                for a in row:
+                    a.axis("off")
+            fig.tight_layout()
+            fig.savefig("Q_6/adversarial_examples.png", dpi=110)
+            plt.show()
+            """),
+        code("""
+            print(f"{'case':<10}{'pred':>5}{'p_t':>8}{'L2 [0,1]':>10}{'L2 0..255':>11}{'RMS':>8}{'success':>9}")
+            for (name, t), r in q6.items():
+                print(f"{name}->{t:<6}{r.pred_after_uint8:>5}{r.p_target:>8.3f}{r.l2_uint8:>10.4f}{r.l2_255:>11.2f}"
+                      f"{r.rms:>8.4f}{str(r.success):>9}")
+            print("\\nIs ||I - I'||_2 < 0.1 attainable? (smallest L2 found, per reading of the units)")
+            for (name, t), r in q6.items():
+                verdict = "; ".join(f"{v['reading']}: {v['value']:.4g} -> {'yes' if v['attainable'] else 'no'}"
+                                    for v in epsilon_verdict(r.l2_uint8))
+                print(f"  {name}->{t}: {verdict}")
+            """),
+        code("""
+            from IPython.display import Markdown, display
+
+            best = {f"{name}->{t}": epsilon_verdict(r.l2_uint8) for (name, t), r in q6.items()}
+            ok = {v["reading"]: all(rows[i]["attainable"] for rows in best.values()) for i, v in enumerate(next(iter(best.values())))}
+            lines = [f"- **{reading}**: " + ("attainable for every case" if good else "not attainable: the smallest change found is "
+                     + ", ".join(f"{k}: {rows[i]['value']:.3g}" for k, rows in best.items()))
+                     for i, (reading, good) in enumerate(ok.items())]
+            display(Markdown("**The $\\epsilon = 0.1$ verdict**, from the smallest uint8 changes found above "
+                             "(in 0..255 units any change at all has $L_2 \\ge 1$):\n\n" + "\n".join(lines)))
+            """),
+        code("""
+            show_answer("Q6", {
+                f"{name}' classified as (target {t})": f"{r.pred_after_uint8} with p_{t} = {r.p_target:.4f}; "
+                                                      f"L2 = {r.l2_uint8:.4f} in [0,1] units ({r.l2_255:.1f} in 0..255)"
+                for (name, t), r in q6.items()
+            } | {
+                "images": "shown above; saved as Q_6/I0_adv_target1.png, Q_6/I1_adv_target0.png, Q_6/I1_adv_target7.png",
+                "eps = 0.1 attainable?": "; ".join(f"{reading}: {'yes' if good else 'no'}" for reading, good in ok.items()),
+            })
+            """),
+    ]
+
+
+# --------------------------------------------------------------------------
 # Q7
 
 
@@ -428,6 +534,6 @@ QUESTIONS: list[Question] = [
     Question(3, "symbolic gradient of Figure 2's network", "3 marks", _q3),
     Question(4, "exact encoders for point clouds", "3 marks", None),
     Question(5, "an MLP learned from unpaired point sets", "3 marks", _q5),
-    Question(6, "targeted adversarial images", "2 bonus marks", None),
+    Question(6, "targeted adversarial images", "2 bonus marks", _q6),
     Question(7, "backward through the graph a second time", "2 bonus marks", _q7),
 ]

@@ -1,0 +1,112 @@
+"""Q6 benchmark: quiz1's attack against library minimal-L2 attacks, every result rounded to uint8 and re-checked.
+
+Cases: I0 -> 1, I1 -> 0, I1 -> 7 and N validation images (MNIST test split, index >= 8000) with random targets.
+Libraries (bench extras, pip install torchattacks foolbox adv-lib): torchattacks CW and PGD-L2 (eps bisected),
+foolbox DDN and FMN, adv_lib DDN, FMN and ALMA; each missing library is skipped with a note.
+Every adversarial image is rounded with the same repair as quiz1 (smallest scale of the perturbation whose
+uint8 rounding stays adversarial), so the comparison is of L2 after rounding, in [0, 1] units.
+Run: .venv/bin/python bench/q6_attacks.py MODEL.pth QUIZ_DATA_DIR MNIST_DIR [N]
+"""
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from quiz1.data.loaders import load_image, load_mnist
+from quiz1.solvers.adversarial import attack, to_uint8_adversarial
+from quiz1.solvers.mnist_model import load_model
+
+
+def _lib_attacks(model):
+    out = {}
+    try:
+        import torchattacks
+
+        def targeted(a):  # set_mode_targeted_by_label works in place and returns None
+            a.set_mode_targeted_by_label(quiet=True)
+            return a
+
+        out["torchattacks CW"] = lambda x, t: targeted(torchattacks.CW(model, c=1, steps=1000, lr=0.01))(x, t)
+
+        def pgd_bisect(x, t):
+            lo, hi, best = 0.0, 6.0, None
+            for _ in range(12):
+                mid = (lo + hi) / 2
+                adv = targeted(torchattacks.PGDL2(model, eps=mid, alpha=mid / 10, steps=100))(x, t)
+                if int(model(adv).argmax(1)) == int(t):
+                    hi, best = mid, adv
+                else:
+                    lo = mid
+            return best if best is not None else x
+        out["torchattacks PGD-L2 (bisected)"] = pgd_bisect
+    except ImportError:
+        print("torchattacks missing: skipped")
+    try:
+        import foolbox as fb
+
+        fmodel = fb.PyTorchModel(model, bounds=(0, 1))
+        for name, atk in (("foolbox DDN", fb.attacks.DDNAttack(steps=1000)),
+                          ("foolbox FMN", fb.attacks.L2FMNAttack(steps=1000))):
+            out[name] = (lambda a: lambda x, t: a(fmodel, x, fb.criteria.TargetedMisclassification(t), epsilons=None)[1])(atk)
+    except ImportError:
+        print("foolbox missing: skipped")
+    try:
+        # adv_lib imports visdom for its optional live plots only; visdom does not build here, so a stub stands in
+        sys.modules.setdefault("visdom", types.ModuleType("visdom"))
+        from adv_lib.attacks import alma, ddn, fmn
+
+        out["adv_lib DDN"] = lambda x, t: ddn(model, x, t, targeted=True, steps=1000)
+        out["adv_lib FMN"] = lambda x, t: fmn(model, x, t, norm=2, targeted=True, steps=1000)
+        out["adv_lib ALMA"] = lambda x, t: alma(model, x, t, distance="l2", targeted=True, num_steps=1000)
+    except ImportError:
+        print("adv_lib missing: skipped")
+    return out
+
+
+def main(model_path, quiz_dir, mnist_dir, n_val=20):
+    model = load_model(model_path).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    i0, i1 = load_image(Path(quiz_dir) / "Q6" / "I0.png"), load_image(Path(quiz_dir) / "Q6" / "I1.png")
+    cases = [("I0->1", i0, 1), ("I1->0", i1, 0), ("I1->7", i1, 7)]
+    X, Y = load_mnist(mnist_dir)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(np.arange(8000, 10000), n_val, replace=False):
+        t = int(rng.choice([d for d in range(10) if d != Y[i]]))
+        cases.append((f"val#{i}->{t}", X[i], t))
+    methods = {"quiz1": None, **_lib_attacks(model)}
+    rows = {m: [] for m in methods}
+    for name, img, t in cases:
+        x0 = torch.tensor(img, dtype=torch.float32)[None, None] / 255
+        line = [f"{name:<14}"]
+        for m, fn in methods.items():
+            t0 = time.perf_counter()
+            if fn is None:
+                r = attack(model, img, t)
+                l2, ok = r.l2_uint8, r.success
+            else:
+                try:
+                    adv = fn(x0, torch.tensor([t]))
+                    u8, _ = to_uint8_adversarial(model, x0, (adv - x0).detach(), t, max_scale=3.0)
+                    ok = u8 is not None
+                    l2 = float(np.linalg.norm((u8.astype(float) - img) / 255)) if ok else np.inf
+                except Exception as e:  # a library failing on a case counts as a failure, reported
+                    print(f"  {m} failed on {name}: {e.__class__.__name__}: {e}")
+                    l2, ok = np.inf, False
+            rows[m].append((l2, ok, time.perf_counter() - t0))
+            line.append(f"{m.split()[0][:8]}={l2:.3f}")
+        print("  ".join(line), flush=True)
+    best_lib = min((np.median([r[0] for r in v]) for m, v in rows.items() if m != "quiz1"), default=np.inf)
+    print(f"\n{'method':<32} {'median L2 (uint8)':>18} {'success':>8} {'sec/img':>8}")
+    for m, v in rows.items():
+        l2s = [r[0] for r in v]
+        print(f"{m:<32} {np.median(l2s):>18.4f} {np.mean([r[1] for r in v]) * 100:>7.0f}% {np.median([r[2] for r in v]):>8.2f}")
+    q = np.median([r[0] for r in rows["quiz1"]])
+    print(f"\nquiz1 median / best library median = {q / best_lib:.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 20)

@@ -1,0 +1,73 @@
+"""The stand-in for the quiz's model.pth: trained once, seeded, and cached so a rebuild does not retrain.
+
+Training data: the MNIST test split when a folder of IDX files is given (first
+8,000 images to train, last 2,000 to validate: I0/I1 of the stand-in data are
+taken from the validation part, never trained on), otherwise scikit-learn's
+bundled digits upscaled to 28x28 (1,500 to train, the rest to validate).
+The cache key is a hash of the training data and the training settings.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .loaders import load_mnist
+from .standin import MNIST_HELDOUT_START, _digits_28
+
+EPOCHS = 6
+
+
+def cache_dir() -> Path:
+    """$QUIZ1_CACHE, else $XDG_CACHE_HOME/quiz1, else ~/.cache/quiz1."""
+    if os.environ.get("QUIZ1_CACHE"):
+        return Path(os.environ["QUIZ1_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "quiz1"
+
+
+def training_data(mnist_dir: str | Path | None):
+    """(train_x, train_y, val_x, val_y, source sentence): uint8 (N, 28, 28) images and int labels."""
+    if mnist_dir is not None:
+        x, y = load_mnist(mnist_dir)
+        n = MNIST_HELDOUT_START
+        src = (f"the MNIST test split in {mnist_dir}: images 0..{n - 1} for training, {n}..{len(x) - 1} for validation "
+               "(the original training split is not available here)")
+        return x[:n], y[:n], x[n:], y[n:], src
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.stack([_digits_28(im) for im in d.images])
+    src = "scikit-learn's bundled 8x8 digits upscaled to 28x28 (no MNIST given): 1,500 to train, 297 to validate"
+    return x[:1500], d.target[:1500], x[1500:], d.target[1500:], src
+
+
+def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = True) -> tuple[Path, dict]:
+    """Path of a trained stand-in state_dict and its report (trained now unless cached)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..solvers.mnist_model import train_standin
+
+    tx, ty, vx, vy, src = training_data(mnist_dir)
+    h = hashlib.sha256()
+    for a in (tx, ty, vx, vy):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(f"epochs={EPOCHS};seed=0;torch={torch.__version__.split('+')[0]}".encode())
+    key = h.hexdigest()[:16]
+    folder = cache_dir()
+    pth, info = folder / f"standin-{key}.pth", folder / f"standin-{key}.json"
+    if pth.exists() and info.exists():
+        return pth, json.loads(info.read_text())
+    bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None
+    model, rep = train_standin(tx, ty, vx, vy, epochs=EPOCHS, source=src, progress=bar)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = pth.with_suffix(".partial")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(pth)
+    report = {**asdict(rep), "cache_key": key}
+    info.write_text(json.dumps(report, indent=2))
+    return pth, report

@@ -1,0 +1,130 @@
+"""Q6's model M: the quiz's ``CustomModel`` (torchvision ResNet-18 for 1x28x28 MNIST), loading and a stand-in.
+
+The quiz's ``model.pth`` is not available, so when none is given the tool
+trains a stand-in with the same architecture on MNIST IDX files (or the
+embedded default data). Loading accepts a state_dict, or a whole pickled model
+(the original was ``torch.save(model)`` of a CUDA float64 ``CustomModel``
+defined in ``__main__``) -- but unpickling runs code, so only when trusted.
+
+The cells between the ``# %%`` markers are copied verbatim into the notebook.
+"""
+# %% imports
+import io
+import pickle
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchvision
+
+
+# %% the model
+class CustomModel(torch.nn.Module):
+    """torchvision resnet18 with a 1-channel 7x7/2 stem, then Linear(1000, 10). Input (B, 1, 28, 28) in [0, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.resnet = torchvision.models.resnet18(weights=None)
+        self.resnet.conv1 = torch.nn.Conv2d(1, 64, (7, 7), (2, 2), (3, 3), bias=False)
+        self.fc_last = torch.nn.Linear(1000, 10)
+
+    def forward(self, x):
+        return self.fc_last(self.resnet(x))            # (B, 10) logits
+
+
+def load_model(path, trust_pickle=False):
+    """Load M from ``path``: a state_dict, or (``trust_pickle=True`` only) a whole pickled model; CPU, float32, eval."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        if not trust_pickle:
+            raise ValueError(f"{path}: holds a whole pickled model, and unpickling can run arbitrary code; "
+                             "load it only if you trust its source (--trust-model / trust_pickle=True)") from None
+        main = sys.modules["__main__"]
+        had = hasattr(main, "CustomModel")
+        if not had:
+            main.CustomModel = CustomModel                 # the original pickle looks for __main__.CustomModel
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        finally:
+            if not had:
+                del main.CustomModel
+    except (RuntimeError, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a readable PyTorch file ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
+    model = CustomModel()
+    state = obj.state_dict() if isinstance(obj, torch.nn.Module) else obj
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state_dict or a CustomModel but found {type(obj).__name__}")
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit CustomModel ({str(e).splitlines()[0]})") from None
+    return model.eval()
+
+
+def predict_proba(model, images_u8):
+    """Softmax probabilities (B, 10) for uint8 images (B, 28, 28), scaled to [0, 1] as in training."""
+    x = torch.tensor(np.asarray(images_u8), dtype=torch.float32)[:, None] / 255.0  # (B, 1, 28, 28)
+    with torch.no_grad():
+        return torch.softmax(model(x), dim=1).numpy()
+
+
+# %% training the stand-in
+@dataclass(frozen=True)
+class TrainReport:
+    """How the stand-in was trained and how well it does."""
+
+    n_train: int
+    n_val: int
+    epochs: int
+    val_accuracy: float
+    seconds: float
+    source: str
+
+
+def _shift_batch(x, gen, max_shift=2):
+    """Random translation by up to ``max_shift`` pixels (zero padding): (B, 1, 28, 28) -> same."""
+    b = x.shape[0]
+    pad = torch.nn.functional.pad(x, (max_shift,) * 4)[:, 0]   # (B, 28 + 2s, 28 + 2s)
+    dx = torch.randint(0, 2 * max_shift + 1, (b,), generator=gen)
+    dy = torch.randint(0, 2 * max_shift + 1, (b,), generator=gen)
+    rows = dy[:, None] + torch.arange(28)[None, :]             # (B, 28)
+    cols = dx[:, None] + torch.arange(28)[None, :]             # (B, 28)
+    return pad[torch.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]
+
+
+def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, source="", progress=None):
+    """Train CustomModel from scratch: AdamW + one-cycle LR, random shifts; returns (model, TrainReport).
+
+    train_x (N, 28, 28) uint8, train_y (N,) int; val_x, val_y likewise. ``progress``: a tqdm-like
+    callable wrapping the step iterator, or None.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = CustomModel()
+    xt = torch.tensor(train_x, dtype=torch.float32)[:, None] / 255.0   # (N, 1, 28, 28)
+    yt = torch.tensor(train_y, dtype=torch.long)
+    steps = epochs * ((len(xt) + batch - 1) // batch)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps, pct_start=0.25)
+    it = range(steps) if progress is None else progress(range(steps))
+    perm, pos = torch.randperm(len(xt), generator=gen), 0
+    model.train()
+    for _ in it:
+        if pos + batch > len(xt):
+            perm, pos = torch.randperm(len(xt), generator=gen), 0
+        idx = perm[pos:pos + batch]
+        pos += batch
+        xb = _shift_batch(xt[idx], gen)
+        loss = torch.nn.functional.cross_entropy(model(xb), yt[idx], label_smoothing=0.05)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    model.eval()
+    acc = float((predict_proba(model, val_x).argmax(1) == np.asarray(val_y)).mean())
+    return model, TrainReport(len(xt), len(val_x), epochs, acc, time.perf_counter() - t0, source)

@@ -1,0 +1,102 @@
+"""Q6: model loading rules, the stand-in's accuracy, and attacks checked by an independent forward pass."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from PIL import Image
+
+from quiz1.cli import main
+from quiz1.data.loaders import load_image, load_mnist
+from quiz1.solvers.adversarial import attack, epsilon_verdict
+from quiz1.solvers.mnist_model import CustomModel, load_model
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory):
+    """The stand-in trained on the real MNIST test split (cached across runs by quiz1 itself)."""
+    from conftest import MNIST
+
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST test split not present at {MNIST}")
+    from quiz1.data.standin_model import ensure_standin_model
+
+    path, report = ensure_standin_model(MNIST, progress=False)
+    return load_model(path), report, MNIST
+
+
+def test_custom_model_shapes():
+    m = CustomModel().eval()
+    assert m.resnet.conv1.in_channels == 1 and m.resnet.conv1.kernel_size == (7, 7) and m.resnet.conv1.stride == (2, 2)
+    assert m(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_load_state_dict_and_float64(tmp_path):
+    m = CustomModel().double()
+    torch.save(m.state_dict(), tmp_path / "sd.pth")
+    loaded = load_model(tmp_path / "sd.pth")
+    x = torch.rand(2, 1, 28, 28)
+    assert_allclose(loaded(x).detach().numpy(), m.eval()(x.double()).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_whole_pickle_needs_trust(tmp_path):
+    torch.save(CustomModel(), tmp_path / "whole.pth")
+    with pytest.raises(ValueError, match="unpickling can run arbitrary code"):
+        load_model(tmp_path / "whole.pth")
+    assert isinstance(load_model(tmp_path / "whole.pth", trust_pickle=True), CustomModel)
+
+
+def test_standin_accuracy_independently(standin):
+    model, report, mnist = standin
+    x, y = load_mnist(mnist)
+    with torch.no_grad():
+        pred = model(torch.tensor(x[8000:], dtype=torch.float32)[:, None] / 255).argmax(1).numpy()
+    acc = (pred == y[8000:]).mean()
+    assert acc >= 0.99 and abs(acc - report["val_accuracy"]) < 1e-9
+
+
+@pytest.mark.parametrize("image, target", [("I0", 1), ("I1", 7)])
+def test_attack_survives_uint8(standin, quiz_data, image, target):
+    model = standin[0]
+    img = load_image(quiz_data / "Q6" / f"{image}.png")
+    r = attack(model, img, target, steps=300)
+    x = torch.tensor(r.adv_u8, dtype=torch.float32)[None, None] / 255
+    with torch.no_grad():
+        p = torch.softmax(model(x), 1)[0]
+    assert r.success and int(p.argmax()) == target
+    assert_allclose(r.p_target, float(p[target]), rtol=1e-5)
+    d = (r.adv_u8.astype(float) - img) / 255
+    assert_allclose(r.l2_uint8, np.sqrt((d ** 2).sum()), rtol=1e-12)
+    assert_allclose(r.l2_255, 255 * r.l2_uint8, rtol=1e-12)
+    assert_allclose(r.rms, r.l2_uint8 / 28, rtol=1e-12)
+    assert 0 <= r.adv.min() and r.adv.max() <= 1
+    assert r.l2_uint8 < 3.0  # a targeted change on MNIST needs far less than this
+
+
+def test_epsilon_verdict_readings():
+    v = {row["reading"]: row for row in epsilon_verdict(0.6)}
+    assert not v["L2 in [0, 1] pixel units"]["attainable"] and not v["L2 in 0..255 units"]["attainable"]
+    assert v["per-pixel RMS in [0, 1] units"]["attainable"] and v["per-pixel RMS in [0, 1] units"]["value"] == 0.6 / 28
+
+
+@pytest.mark.parametrize("make, args, needle", [
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\ngarbage"), ["--target", "1"], "not a readable image"),
+    (lambda p: Image.new("L", (32, 32)).save(p), ["--target", "1"], "28x28"),
+    (lambda p: Image.new("L", (28, 28)).save(p), ["--target", "12"], "0..9"),
+])
+def test_cli_attack_bad_input(tmp_path, capsys, make, args, needle):
+    p = tmp_path / "img.png"
+    make(p)
+    out = tmp_path / "adv.png"
+    assert main(["q6", "attack", "--image", str(p), "--model", str(tmp_path / "none.pth"), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_cli_attack_untrusted_pickle(tmp_path, capsys):
+    Image.new("L", (28, 28)).save(tmp_path / "img.png")
+    torch.save(CustomModel(), tmp_path / "whole.pth")
+    assert main(["q6", "attack", "--image", str(tmp_path / "img.png"), "--target", "3",
+                 "--model", str(tmp_path / "whole.pth")]) == 2
+    assert "--trust-model" in capsys.readouterr().err
