@@ -174,6 +174,44 @@ def _read_q3_point(path: Path) -> dict:
     return pt
 
 
+def cmd_q4(a) -> int:
+    from .data.loaders import load_cloud
+    from .solvers.encoders import chart_formulas, chart_structure, find_chart, report
+
+    X = load_cloud(a.file)
+    n, D = X.shape
+    if not 1 <= a.dim < D:
+        raise ValueError(f"{a.file}: --dim should be between 1 and {D - 1} for {D}-D points but is {a.dim}")
+    if n < a.dim + 2:
+        raise ValueError(f"{a.file}: needs at least {a.dim + 2} points for a {a.dim}-D code but holds {n}")
+    chart = find_chart(X, a.dim)
+    rep = report(chart, X)
+    enc, dec = chart_formulas(chart) if chart is not None else ([], [])
+    nn_params = nn_mse = None
+    if not a.no_nn:
+        from .solvers.neural_encoders import neural_search
+
+        rows = neural_search(X, a.dim, chart_structure(chart) if chart is not None else None)
+        nn_params, nn_mse = rows[0].params, rows[0].mse
+    if a.json:
+        _print_json({"exact": rep.exact, "formula": "; ".join(enc + dec), "encoder": enc, "decoder": dec,
+                     "max_reconstruction_error": rep.max_reconstruction_error, "shared_codes": rep.shared_codes,
+                     "duplicate_points": rep.duplicate_points, "singular_points": rep.singular_points,
+                     "nn_params": nn_params, "nn_mse": nn_mse})
+    else:
+        print(f"exact encoder found: {rep.exact}" + (f" ({'; '.join(rep.describe)})" if chart is not None else ""))
+        for line in enc:
+            print(f"  E: {line}")
+        for line in dec:
+            print(f"  G: {line}")
+        if chart is not None:
+            print(f"max |G(E(x)) - x| = {rep.max_reconstruction_error:.2e}; points sharing a code with a distinct point: "
+                  f"{rep.shared_codes}; duplicated points: {rep.duplicate_points}; at a chart pole: {rep.singular_points}")
+        if nn_params is not None:
+            print(f"best network: {nn_params} parameters, reconstruction MSE {nn_mse:.3e}")
+    return 0
+
+
 def cmd_q5(a) -> int:
     from .data.loaders import load_pair_set
     from .solvers.unpaired import learn_unpaired
@@ -320,6 +358,13 @@ def make_parser() -> argparse.ArgumentParser:
     q3.add_argument("--points", type=int, default=200, help="random points for the autograd check (default 200)")
     q3.add_argument("--json", action="store_true")
     q3.set_defaults(func=cmd_q3)
+
+    q4 = sub.add_parser("q4", help="exact encoder (and small autoencoders) for a point cloud")
+    q4.add_argument("file", help=".txt (whitespace numbers) or .npz (array1, else the first array)")
+    q4.add_argument("--dim", type=int, required=True, help="code dimension d < D")
+    q4.add_argument("--no-nn", action="store_true", help="skip the neural search")
+    q4.add_argument("--json", action="store_true")
+    q4.set_defaults(func=cmd_q4)
 
     q5 = sub.add_parser("q5", help="learn f: x -> (alpha, beta) from unpaired point sets")
     q5.add_argument("--xy", required=True, help="xy.npz (arr_0: 2 x N, row 0 = x)")

@@ -27,3 +27,21 @@ def q5_figure(x, targets, predictions, title=""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# %% Q4 figure
+def q4_latent_figure(X, Z, title="", max_points=2000):
+    """Hint 3: every latent variable z_k (rows) against every original variable x_i (columns)."""
+    idx = np.linspace(0, len(X) - 1, min(len(X), max_points)).astype(int)
+    d, D = Z.shape[1], X.shape[1]
+    fig, ax = plt.subplots(d, D, figsize=(2.6 * D, 2.2 * d), squeeze=False)
+    for k in range(d):
+        for i in range(D):
+            ax[k, i].scatter(X[idx, i], Z[idx, k], s=2, alpha=0.6)
+            ax[k, i].set_xlabel(f"x{i + 1}", fontsize=8)
+            ax[k, i].set_ylabel(f"z{k + 1}", fontsize=8)
+            ax[k, i].tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
