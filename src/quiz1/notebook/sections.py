@@ -318,7 +318,7 @@ def _q4(ctx: BuildContext) -> list:
                 for line in lines:
                     lhs, rhs = line.split(" = ", 1)
                     tex = sp.latex(sp.Symbol(lhs)) + " = " + sp.latex(sp.sympify(rhs))
-                    display({"text/latex": f"$\\displaystyle {tex}$", "text/plain": "    " + line}, raw=True)
+                    display({"text/latex": "$\\\\displaystyle " + tex + "$", "text/plain": "    " + line}, raw=True)
 
 
             q4 = {}
