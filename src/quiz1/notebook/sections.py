@@ -477,9 +477,9 @@ def _q6(ctx: BuildContext) -> list:
             start, $p_t\approx1$ at the end), which is why plain projected descent stalls. So each step is normalised
             (steepest descent in $L_2$; its direction is exactly that of $-\nabla_x\log p_t$, computed in log space), and
             the radius is searched as in DDN (Rony et al., 2019): shrink $\epsilon$ by 5% while $\arg\max p=t$, grow it
-            by 5% while not, project onto the $\epsilon$-sphere and onto $[0,1]$, keep the smallest success, 1000 steps.
+            by 5% while not, project onto the $\epsilon$-sphere and onto $[0,1]$, keep the smallest success, 2000 steps.
             **The result must survive saving**: the image is rounded to 8 bits, re-classified, and if rounding broke it
-            the perturbation is scaled up in small steps until the rounded image is classified as the target; all
+            the perturbation is rescaled and re-rounded (several rounding thresholds) and the smallest 8-bit image still classified as the target is kept; all
             norms below are of the rounded image.
             """),
         *code_from("quiz1.solvers.mnist_model", "imports", "the model"),
