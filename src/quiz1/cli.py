@@ -20,6 +20,15 @@ def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2))
 
 
+def _emit(res: dict, as_json: bool) -> None:
+    """Print a flat result as JSON, or as one "key: value" line each."""
+    if as_json:
+        _print_json(res)
+    else:
+        for k, v in res.items():
+            print(f"{k}: {v}")
+
+
 # --------------------------------------------------------------------------
 # subcommands
 
@@ -130,12 +139,7 @@ def cmd_q3(a) -> int:
     if a.at:
         pt = _read_q3_point(Path(a.at))
         r = evaluate(pt["x"], pt["W1"], pt["W2"], pt["y"])
-        res = {"loss": r.loss, "dL_dx": r.dL_dx.tolist(), "dL_dW1": r.dL_dW1.tolist(), "dL_dW2": r.dL_dW2.tolist()}
-        if a.json:
-            _print_json(res)
-        else:
-            for k, v in res.items():
-                print(f"{k}: {v}")
+        _emit({"loss": r.loss, "dL_dx": r.dL_dx.tolist(), "dL_dW1": r.dL_dW1.tolist(), "dL_dW2": r.dL_dW2.tolist()}, a.json)
         return 0
     d = derive()
     chk = check_against_autograd(a.points)
@@ -280,13 +284,8 @@ def cmd_q6_attack(a) -> int:
         tmp = out.with_name(f".{out.name}.partial.png")
         Image.fromarray(r.adv_u8).save(tmp)
         tmp.replace(out)
-    res = {k: getattr(r, k) for k in ("pred_before", "pred_after", "pred_after_uint8", "p_target", "l2", "l2_uint8",
-                                      "l2_255", "rms", "success", "seconds")}
-    if a.json:
-        _print_json(res)
-    else:
-        for k, v in res.items():
-            print(f"{k}: {v}")
+    _emit({k: getattr(r, k) for k in ("pred_before", "pred_after", "pred_after_uint8", "p_target", "l2", "l2_uint8",
+                                      "l2_255", "rms", "success", "seconds")}, a.json)
     return 0
 
 

@@ -82,6 +82,21 @@ def make_mlp(hidden=(16, 16), activation="relu", seed=0):
     ).double()
 
 
+def lbfgs(net, loss_fn, calls=3, max_iter=200):
+    """Minimise ``loss_fn()`` over ``net``'s parameters with L-BFGS, restarted ``calls`` times (drops stale curvature)."""
+    for _ in range(calls):
+        opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=max_iter, tolerance_grad=1e-15,
+                                tolerance_change=1e-18, history_size=100, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+
+
 def fit_pairs(net, x, t, adam_steps=1500, lbfgs_calls=3, lr=1e-2):
     """Least squares fit of ``net`` to pairs x (n,) -> t (n, 2): Adam (cosine schedule), then restarted L-BFGS.
 
@@ -99,17 +114,7 @@ def fit_pairs(net, x, t, adam_steps=1500, lbfgs_calls=3, lr=1e-2):
             loss.backward()
             opt.step()
             sched.step()
-    for _ in range(lbfgs_calls):                                 # restarts drop a stale curvature history
-        lbfgs = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=200, tolerance_grad=1e-15,
-                                  tolerance_change=1e-18, history_size=100, line_search_fn="strong_wolfe")
-
-        def closure():
-            lbfgs.zero_grad()
-            loss = mse()
-            loss.backward()
-            return loss
-
-        lbfgs.step(closure)
+    lbfgs(net, mse, lbfgs_calls)
     with torch.no_grad():
         return float(mse())
 
@@ -142,17 +147,7 @@ def refine_chamfer(net, x, targets, lbfgs_calls=3):
         d2 = torch.cdist(net(xt), tt) ** 2                       # (n, m)
         return d2.min(dim=dim).values.mean()
 
-    for _ in range(lbfgs_calls):
-        lbfgs = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=200, tolerance_grad=1e-15,
-                                  tolerance_change=1e-18, history_size=100, line_search_fn="strong_wolfe")
-
-        def closure():
-            lbfgs.zero_grad()
-            loss = loss_fn()
-            loss.backward()
-            return loss
-
-        lbfgs.step(closure)
+    lbfgs(net, loss_fn, lbfgs_calls)
 
 
 def rematch(pred, targets):
