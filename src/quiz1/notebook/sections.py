@@ -374,7 +374,7 @@ def _q4(ctx: BuildContext) -> list:
                 if chart is not None:
                     enc, _ = chart_formulas(chart)
                     rows[f"{name} ({X.shape[1]}-D -> {d}-D), exact"] = (
-                        f"{rep.exact}: " + "; ".join(e for e in enc if e.startswith("z"))
+                        f"{rep.exact}: " + "; ".join(enc)
                         + f"  (max reconstruction error {rep.max_reconstruction_error:.1e})")
                 else:
                     rows[f"{name} ({X.shape[1]}-D -> {d}-D), exact"] = "no exact chart found"
