@@ -14,6 +14,7 @@ from quiz1.submission import check_submission, validate_student_id
 SOLVER_MODULES = ["quiz1.solvers.softmax_ce", "quiz1.solvers.double_backward", "quiz1.solvers.symbolic_grad",
                   "quiz1.solvers.unpaired", "quiz1.notebook.figures", "quiz1.solvers.adversarial",
                   "quiz1.solvers.mnist_model", "quiz1.solvers.encoders", "quiz1.solvers.neural_encoders",
+                  "quiz1.solvers.optim",
                   "quiz1.solvers.compute_graph",
                   "quiz1.notebook.answer"]
 

@@ -59,6 +59,7 @@ def preamble(ctx: BuildContext) -> list:
             np.set_printoptions(precision=6, suppress=False, linewidth=110)
             """),
         *code_from("quiz1.notebook.answer"),
+        *code_from("quiz1.solvers.optim"),
     ]
 
 

@@ -11,6 +11,8 @@ Two families, trained the same way (Adam, then L-BFGS, float64, on at most 2,000
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
+from .optim import adam_then_lbfgs  # the notebook defines it in its setup section
+
 # %% imports
 import time
 from dataclasses import dataclass
@@ -79,28 +81,7 @@ class ChartNet(torch.nn.Module):
 def train_autoencoder(net, X, adam_steps=2000, lbfgs_calls=3, lr=1e-2):
     """Fit ``net`` (x -> x_hat) to X (n, D) by mean squared reconstruction error; returns the final MSE."""
     xt = torch.tensor(X, dtype=torch.float64)
-    mse = lambda: ((net(xt) - xt) ** 2).mean()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, adam_steps)
-    for _ in range(adam_steps):
-        opt.zero_grad()
-        loss = mse()
-        loss.backward()
-        opt.step()
-        sched.step()
-    for _ in range(lbfgs_calls):
-        lb = torch.optim.LBFGS(net.parameters(), max_iter=200, tolerance_grad=1e-15, tolerance_change=1e-18,
-                               history_size=50, line_search_fn="strong_wolfe")
-
-        def closure():
-            lb.zero_grad()
-            loss = mse()
-            loss.backward()
-            return loss
-
-        lb.step(closure)
-    with torch.no_grad():
-        return float(mse())
+    return adam_then_lbfgs(net, lambda: ((net(xt) - xt) ** 2).mean(), adam_steps, lbfgs_calls, lr)
 
 
 @dataclass(frozen=True)

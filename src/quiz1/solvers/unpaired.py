@@ -24,6 +24,8 @@ smaller alpha.
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
+from .optim import adam_then_lbfgs, lbfgs  # the notebook defines them in its setup section
+
 # %% imports
 import time
 from dataclasses import dataclass
@@ -82,21 +84,6 @@ def make_mlp(hidden=(16, 16), activation="relu", seed=0):
     ).double()
 
 
-def lbfgs(net, loss_fn, calls=3, max_iter=200):
-    """Minimise ``loss_fn()`` over ``net``'s parameters with L-BFGS, restarted ``calls`` times (drops stale curvature)."""
-    for _ in range(calls):
-        opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=max_iter, tolerance_grad=1e-15,
-                                tolerance_change=1e-18, history_size=100, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = loss_fn()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-
-
 def fit_pairs(net, x, t, adam_steps=1500, lbfgs_calls=3, lr=1e-2):
     """Least squares fit of ``net`` to pairs x (n,) -> t (n, 2): Adam (cosine schedule), then restarted L-BFGS.
 
@@ -104,19 +91,7 @@ def fit_pairs(net, x, t, adam_steps=1500, lbfgs_calls=3, lr=1e-2):
     """
     xt = torch.tensor(x, dtype=torch.float64)[:, None]           # (n, 1)
     tt = torch.tensor(t, dtype=torch.float64)                    # (n, 2)
-    mse = lambda: ((net(xt) - tt) ** 2).mean()
-    if adam_steps:
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, adam_steps)
-        for _ in range(adam_steps):
-            opt.zero_grad()
-            loss = mse()
-            loss.backward()
-            opt.step()
-            sched.step()
-    lbfgs(net, mse, lbfgs_calls)
-    with torch.no_grad():
-        return float(mse())
+    return adam_then_lbfgs(net, lambda: ((net(xt) - tt) ** 2).mean(), adam_steps, lbfgs_calls, lr)
 
 
 def predict(net, x):
