@@ -111,3 +111,11 @@ def test_cli_bad_input(tmp_path, capsys, X, d, needle):
     assert main(["q4", str(tmp_path / "c.txt"), "--dim", str(d), "--no-nn"]) == 2
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_shared_codes_counts_distinct_points_with_one_code():
+    t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    chart = find_chart(np.c_[np.cos(t), np.sin(t)], 1)
+    X = np.array([[1.0, 0], [2.0, 0], [0, 1.0], [0, 1.0], [-1.0, 0]])  # (1,0) and (2,0) lie on one ray: one angle
+    r = report(chart, X)
+    assert r.shared_codes == 2 and r.duplicate_points == 1 and not r.exact

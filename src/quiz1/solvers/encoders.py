@@ -344,13 +344,11 @@ def report(chart, X, tol=1e-10):
     keyx = np.round(X / scale, 9)
     _, first_x = np.unique(keyx, axis=0, return_index=True)
     dup = len(X) - len(first_x)
-    keyz = np.round(Z, 9)
-    shared = 0
-    _, inv = np.unique(keyz, axis=0, return_inverse=True)
-    for g in np.unique(inv):
-        members = np.flatnonzero(inv == g)
-        if len(np.unique(keyx[members], axis=0)) > 1:
-            shared += len(members)
+    _, code_id = np.unique(np.round(Z, 9), axis=0, return_inverse=True)       # (n,) code group per point
+    _, point_id = np.unique(keyx, axis=0, return_inverse=True)               # (n,) distinct point per point
+    pairs = np.unique(np.stack([code_id.ravel(), point_id.ravel()], 1), axis=0)
+    points_per_code = np.bincount(pairs[:, 0], minlength=code_id.max() + 1)  # distinct points behind each code
+    shared = int((points_per_code[code_id.ravel()] > 1).sum())
     sing = 0
     Y = (X - chart.mu) @ chart.V
     for kind, p in chart.parts:
