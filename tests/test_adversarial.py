@@ -9,7 +9,7 @@ from PIL import Image
 
 from quiz1.cli import main
 from quiz1.data.loaders import load_image, load_mnist
-from quiz1.solvers.adversarial import attack, epsilon_verdict
+from quiz1.solvers.adversarial import attack, epsilon_verdict, min_norm_attack, project_ball_box
 from quiz1.solvers.mnist_model import CustomModel, load_model
 
 
@@ -72,6 +72,49 @@ def test_attack_survives_uint8(standin, quiz_data, image, target):
     assert_allclose(r.rms, r.l2_uint8 / 28, rtol=1e-12)
     assert 0 <= r.adv.min() and r.adv.max() <= 1
     assert r.l2_uint8 < 3.0  # a targeted change on MNIST needs far less than this
+
+
+@pytest.mark.parametrize("eps", [0.3, 1.0, 10.0])
+def test_projection_onto_ball_and_box_matches_scipy(eps):
+    """The exact projection against a generic constrained solver (SLSQP) on small random problems."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(1)
+    x = rng.choice([0.0, 1.0, 0.3, 0.7], size=(2, 1, 3, 3))                # pixels, some on the bounds
+    d = rng.normal(scale=1.0, size=x.shape)
+    lo, hi = -x, 1 - x
+    got = project_ball_box(*(torch.tensor(a) for a in (d, lo, hi)), torch.full((2,), eps, dtype=torch.float64)).numpy()
+    for b in range(2):
+        res = minimize(lambda y: ((y - d[b].ravel()) ** 2).sum(), np.zeros(9), jac=lambda y: 2 * (y - d[b].ravel()),
+                       bounds=list(zip(lo[b].ravel(), hi[b].ravel())), method="SLSQP",
+                       constraints=[{"type": "ineq", "fun": lambda y: eps ** 2 - (y ** 2).sum(), "jac": lambda y: -2 * y}],
+                       options={"ftol": 1e-14, "maxiter": 500})
+        assert_allclose(got[b].ravel(), res.x, atol=1e-5)  # bisection to 2^-20
+
+
+def test_first_step_follows_the_quiz_objective():
+    """One step from delta = 0 moves along -grad (p_t - 1)^2 at temperature T (torch autograd in float64), with the
+    components that would leave [0, 1] dropped, at the full step length 1.0 (the radius grows to 1.05 first)."""
+    torch.manual_seed(0)
+    model = CustomModel().eval()  # untrained: small logits, so p_t is not saturated even at T = 0.05
+    rng = np.random.default_rng(2)
+    img = rng.choice([0, 255, 40, 200], size=(28, 28)).astype(np.uint8)
+    x0 = torch.tensor(img, dtype=torch.float32)[None, None] / 255
+    T = 0.05
+    with torch.no_grad():
+        t = (int(model(x0).argmax(1)) + 1) % 10                              # not the current class
+    got = min_norm_attack(model, x0, t, steps=1, restarts=1, temperature=T, noise=0.0)[0]
+
+    m64 = CustomModel().eval().double()
+    m64.load_state_dict(model.state_dict())
+    x = x0.double().requires_grad_(True)
+    p_t = torch.softmax(m64(x) / T, dim=1)[0, t]
+    assert 1e-6 < p_t.item() < 1 - 1e-6
+    (g,) = torch.autograd.grad((p_t - 1) ** 2, x)
+    g[((x0 == 0) & (g > 0)) | ((x0 == 1) & (g < 0))] = 0                  # would push a pixel out of [0, 1]
+    want = -g / g.norm()
+    assert_allclose(got.double().numpy(), want.numpy(), atol=1e-4)
+    assert_allclose(float(got.norm()), 1.0, rtol=1e-5)
 
 
 def test_epsilon_verdict_readings():
