@@ -66,6 +66,7 @@ def test_attack_survives_uint8(standin, quiz_data, image, target):
         p = torch.softmax(model(x), 1)[0]
     assert r.success and int(p.argmax()) == target
     assert_allclose(r.p_target, float(p[target]), rtol=1e-5)
+    assert_allclose(r.objective, (float(p[target]) - 1) ** 2, rtol=1e-4, atol=1e-7)
     d = (r.adv_u8.astype(float) - img) / 255
     assert_allclose(r.l2_uint8, np.sqrt((d ** 2).sum()), rtol=1e-12)
     assert_allclose(r.l2_255, 255 * r.l2_uint8, rtol=1e-12)

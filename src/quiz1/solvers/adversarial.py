@@ -235,7 +235,10 @@ def attack(model, image_u8, target, steps=800, restarts=4, temperature=(0.02, 0.
     adv = (x0 + delta).clamp(0, 1)
     if adv_u8 is None:
         adv_u8 = torch.round(adv * 255)[0, 0].to(torch.uint8).numpy()
-    p_u8 = _probs(model, torch.tensor(adv_u8, dtype=torch.float32)[None, None] / 255)[0]
+    x_u8 = torch.tensor(adv_u8, dtype=torch.float32)[None, None] / 255      # (1, 1, 28, 28) as saved
+    p_u8 = _probs(model, x_u8)[0]
+    with torch.no_grad():
+        objective = float(quiz_objective(model, x_u8, int(target)))
     diff = (adv_u8.astype(np.float64) - image_u8.astype(np.float64)) / 255.0
     return AttackResult(
         target=int(target),
@@ -245,7 +248,7 @@ def attack(model, image_u8, target, steps=800, restarts=4, temperature=(0.02, 0.
         pred_after=int(_probs(model, adv).argmax(1)),
         pred_after_uint8=int(p_u8.argmax()),
         p_target=float(p_u8[target]),
-        objective=float((p_u8[target] - 1) ** 2),
+        objective=objective,
         l2=float(delta.norm()),
         l2_uint8=float(np.linalg.norm(diff)),
         l2_255=float(np.linalg.norm(diff) * 255),
