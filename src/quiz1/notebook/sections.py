@@ -486,8 +486,8 @@ def _q6(ctx: BuildContext) -> list:
                $T=0.02,\,0.05,\,0.1,\,0.2$ in the four restarts. Which images
                succeed ($\arg\max z=t$) does not depend on $T$, only the step direction does: at $T=1$,
                $-\nabla\log p_t$ pulls against every class in proportion to its probability, as $T\to0$ against the
-               nearest competitor only, which reaches the decision boundary sooner. On the benchmark
-               (`bench/q6_attacks.py`) this is what brings the norms down to those of ALMA/FMN;
+               nearest competitor only, which reaches the decision boundary sooner (`bench/q6_attacks.py` measures
+               the difference with a $T=1$ ablation against DDN, FMN, ALMA, CW and PGD);
             4. pixels stay in $[0,1]$ by the exact projection onto the ball and the box together, and gradient
                components that would push a pixel already at 0 or 1 outwards are dropped before normalising.
 
