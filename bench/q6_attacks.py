@@ -96,6 +96,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model"), ap.add_argument("quiz_dir"), ap.add_argument("mnist_dir")
     ap.add_argument("--n-val", type=int, default=20, help="validation images with random targets (default 20)")
+    ap.add_argument("--steps", type=int, default=None, help="quiz1's step count (default: the attack's own)")
     ap.add_argument("--quiz1-only", action="store_true", help="time quiz1's attack alone (no libraries, no ablation)")
     args = ap.parse_args(argv)
     model = load_model(args.model).eval()
@@ -112,7 +113,8 @@ def main(argv=None):
         for m, fn in methods.items():
             t0 = time.perf_counter()
             if fn is None:
-                r = attack(model, img, t, **({"temperature": 1.0} if "T = 1" in m else {}))
+                kw = {"temperature": 1.0} if "T = 1" in m else {}
+                r = attack(model, img, t, **kw, **({"steps": args.steps} if args.steps else {}))
                 l2, ok = r.l2_uint8, r.success
             else:
                 try:
