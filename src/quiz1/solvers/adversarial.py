@@ -18,7 +18,8 @@ Four things fix that without leaving the objective:
   which images succeed, does not depend on T; only the direction does. At
   T = 1, -grad log p_t pulls against every class in proportion to its
   probability; as T -> 0 it pulls against the nearest competitor only, which
-  is the direction that reaches the decision boundary soonest. ``bench/q6_attacks.py`` measures both;
+  is the direction that reaches the decision boundary soonest
+  (``bench/q6_attacks.py`` has a T = 1 ablation);
 * pixels stay in [0, 1] by an exact Euclidean projection onto the ball and
   the box together, and gradient components that push a pixel already at 0
   or 1 outwards are dropped before normalising, so every step has its full
