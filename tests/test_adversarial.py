@@ -9,7 +9,7 @@ from PIL import Image
 
 from quiz1.cli import main
 from quiz1.data.loaders import load_image, load_mnist
-from quiz1.solvers.adversarial import attack, epsilon_verdict, min_norm_attack, project_ball_box
+from quiz1.solvers.adversarial import _cropped, attack, epsilon_verdict, min_norm_attack, project_ball_box, specialise
 from quiz1.solvers.mnist_model import CustomModel, load_model
 
 
@@ -116,6 +116,54 @@ def test_first_step_follows_the_quiz_objective():
     want = -g / g.norm()
     assert_allclose(got.double().numpy(), want.numpy(), atol=1e-4)
     assert_allclose(float(got.norm()), 1.0, rtol=1e-5)
+
+
+def test_cropped_convolution_is_the_same_convolution():
+    """A conv cut down to the taps that touch the image, against torch's own full convolution, over many geometries."""
+    import itertools
+
+    torch.manual_seed(3)
+    rng = np.random.default_rng(3)
+    cropped = 0
+    for n, k, stride, pad, dil in itertools.product(range(1, 6), (1, 3, 5, 7), (1, 2, 3), range(4), (1, 2)):
+        size = (n, int(rng.integers(1, 6)))
+        if any(m + 2 * pad - dil * (k - 1) - 1 < 0 for m in size):           # no output: not a valid conv
+            continue
+        conv = torch.nn.Conv2d(2, 3, k, stride, pad, dil, bias=True).double()
+        small = _cropped(conv, size)
+        if small is None:                                                      # every tap touches the image
+            continue
+        cropped += 1
+        assert sum(p.numel() for p in small.parameters()) <= sum(p.numel() for p in conv.parameters())
+        x = torch.randn(2, 2, *size, dtype=torch.float64)
+        assert_allclose(small(x).detach().numpy(), conv(x).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert cropped > 50                                                        # the cases that matter were met
+
+
+def test_specialised_model_is_the_same_function():
+    """The attack's fast copy of M against M itself: logits and the gradient the attack follows, M untouched."""
+    torch.manual_seed(4)
+    model = CustomModel().eval()
+    for m in model.modules():  # non-trivial batch norms, so folding them matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
+    n_before = sum(p.numel() for p in model.parameters())
+    fast = specialise(model)
+    assert sum(p.numel() for p in model.parameters()) == n_before                 # M is untouched
+    assert sum(p.numel() for p in fast.parameters()) < n_before / 2               # layer4 cut to its centre taps
+    x = torch.rand(5, 1, 28, 28)
+    grads = []
+    for net in (model, fast):
+        xi = x.clone().requires_grad_(True)
+        z = net(xi)
+        (g,) = torch.autograd.grad(torch.log_softmax(z / 0.05, dim=1)[:, 3].sum(), xi)
+        grads.append((z.detach().numpy(), g.numpy()))
+    (z0, g0), (z1, g1) = grads
+    assert_allclose(z1, z0, rtol=1e-4, atol=1e-4 * np.abs(z0).max())
+    assert_allclose(g1, g0, rtol=1e-3, atol=1e-4 * np.abs(g0).max())
 
 
 def test_epsilon_verdict_readings():
