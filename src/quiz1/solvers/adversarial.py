@@ -26,7 +26,7 @@ Four things fix that without leaving the objective:
   length.
 
 The restarts (a small seeded random start each) run as one batch; during the
-last 30% of the steps the 8-bit rounding of every iterate is classified in the
+last 30% of the steps the 8-bit rounding of every other iterate is classified in the
 same pass, so the search also keeps the smallest *saved* image it meets.
 Written by hand (not taken from torchattacks/foolbox/adv_lib) because the quiz
 prescribes the objective and the result must survive 8-bit rounding; the
@@ -180,7 +180,7 @@ def _cosine(k, n, start, end):
     return end + 0.5 * (start - end) * (1 + math.cos(math.pi * k / n))
 
 
-def min_norm_attack(model, x0, target, steps=800, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2),
+def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2),
                     gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, noise=0.01, track_uint8=0.3, seed=0):
     """Smallest-L2 perturbation with argmax = target: normalised descent on ||p_t - 1||^2 with a searched radius.
 
@@ -195,8 +195,8 @@ def min_norm_attack(model, x0, target, steps=800, restarts=4, temperature=(0.02,
     temperature : float or sequence of floats
         T of each run (cycled over the R runs): p = softmax(z / T).
     track_uint8 : float
-        During this last fraction of the steps the 8-bit rounding of every iterate is classified in the same batch,
-        and the smallest rounded image classified as the target is kept too.
+        During this last fraction of the steps the 8-bit rounding of every other iterate is classified in the same
+        batch, and the smallest rounded image classified as the target is kept too.
 
     Returns
     -------
@@ -217,7 +217,7 @@ def min_norm_attack(model, x0, target, steps=800, restarts=4, temperature=(0.02,
     for k in range(steps):
         a_k, g_k = _cosine(k, steps, *alpha), _cosine(k, steps, *gamma)
         x = xs + delta                                                         # (R, 1, 28, 28)
-        tracking = k >= (1 - track_uint8) * steps
+        tracking = k >= (1 - track_uint8) * steps and k % 2 == 1    # every other step: half the extra cost
         if tracking:  # classify the rounded iterates in the same pass (no gradient flows through them)
             xq = torch.round(x.detach() * 255) / 255
             x = torch.cat([x, xq])                                             # (2R, 1, 28, 28)
@@ -276,7 +276,7 @@ def to_uint8_adversarial(model, x0, delta, target, max_scale=2.0, also=None):
     return None, None
 
 
-def attack(model, image_u8, target, steps=800, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2), seed=0):
+def attack(model, image_u8, target, steps=1000, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2), seed=0):
     """Targeted minimal-L2 attack on one 28x28 uint8 image; the result is repaired to survive uint8 rounding.
 
     Parameters
