@@ -104,8 +104,7 @@ def test_first_step_follows_the_quiz_objective():
     T = 0.05
     with torch.no_grad():
         t = (int(model(x0).argmax(1)) + 1) % 10                              # not the current class
-    got = min_norm_attack(model, x0, t, steps=1, restarts=1, temperature=T, noise=0.0, alpha=(1.0, 0.01),
-                          gamma=(0.05, 0.001))[0]
+    got = min_norm_attack(model, x0, t, steps=1, restarts=1, temperature=T, noise=0.0)[0]
 
     m64 = CustomModel().eval().double()
     m64.load_state_dict(model.state_dict())

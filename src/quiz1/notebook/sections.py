@@ -481,7 +481,7 @@ def _q6(ctx: BuildContext) -> list:
             1. each step is normalised (steepest descent in $L_2$): its direction is exactly that of $-\nabla_x\log p_t$,
                computed in log space, and the scalar $2(1-p_t)p_t>0$ no longer matters;
             2. the radius is searched (DDN, Rony et al. 2019; FMN, Pintor et al. 2021): $\epsilon$ shrinks while
-               $\arg\max p=t$ and grows while not, by a factor annealed from 20% to 0.1%; the smallest success is kept;
+               $\arg\max p=t$ and grows while not, by a factor annealed from 5% to 0.1%; the smallest success is kept;
             3. **assumption, stated:** $p$ is read at a temperature $T$, $p=\mathrm{softmax}(z/T)$, with
                $T=0.02,\,0.05,\,0.1,\,0.2$ in the four restarts. Which images
                succeed ($\arg\max z=t$) does not depend on $T$, only the step direction does: at $T=1$,

@@ -12,7 +12,7 @@ Four things fix that without leaving the objective:
   scales it;
 * the radius is searched, not fixed (DDN, Rony et al. 2019; FMN, Pintor et
   al. 2021): eps shrinks while the image is classified as the target and
-  grows while it is not, with a step factor annealed from 20% to 0.1%;
+  grows while it is not, with a step factor annealed from 5% to 0.1%;
 * the softmax is read at a temperature T (p = softmax(z / T); the four
   restarts use T = 0.02, 0.05, 0.1, 0.2). The decision argmax z, and so
   which images succeed, does not depend on T; only the direction does. At
@@ -181,7 +181,7 @@ def _cosine(k, n, start, end):
 
 
 def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2),
-                    gamma=(0.2, 0.001), alpha=(2.0, 0.01), eps0=1.0, noise=0.01, track_uint8=0.3, seed=0):
+                    gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, noise=0.01, track_uint8=0.3, seed=0):
     """Smallest-L2 perturbation with argmax = target: normalised descent on ||p_t - 1||^2 with a searched radius.
 
     delta <- proj_{||.|| <= eps, [0,1]}(delta - a_k g / ||g||),  g = grad (p_t - 1)^2 at T (direction of -grad log p_t);
