@@ -75,6 +75,18 @@ def test_attack_survives_uint8(standin, quiz_data, image, target):
     assert r.l2_uint8 < 3.0  # a targeted change on MNIST needs far less than this
 
 
+def test_a_stalled_search_starts_again_at_a_high_temperature(standin):
+    """MNIST test image 8834 (a 5) with target 1: at T <= 1 every run stalls short of the target (with ``stall=None``
+    no run ever succeeds on the stand-in); the runs that start again at T = 5 succeed. M judges the saved image."""
+    model, _, mnist = standin
+    x, _ = load_mnist(mnist)
+    r = attack(model, x[8834], 1, steps=300)
+    with torch.no_grad():
+        pred = int(model(torch.tensor(r.adv_u8, dtype=torch.float32)[None, None] / 255).argmax(1))
+    assert r.success and pred == 1
+    assert r.l2_uint8 < 4.0  # the image itself has norm 8.9: the digit is changed, not erased
+
+
 @pytest.mark.parametrize("eps", [0.3, 1.0, 10.0])
 def test_projection_onto_ball_and_box_matches_scipy(eps):
     """The exact projection against a generic constrained solver (SLSQP) on small random problems."""

@@ -457,7 +457,28 @@ def _q5(ctx: BuildContext) -> list:
 # Q6
 
 
+def _q6_defaults() -> dict:
+    """The attack's own defaults, as the Q6 Markdown quotes them (so the text cannot drift from the code)."""
+    import inspect
+
+    from ..solvers.adversarial import min_norm_attack
+
+    d = {k: v.default for k, v in inspect.signature(min_norm_attack).parameters.items()}
+    words = {2: "two", 4: "four", 6: "six", 8: "eight", 16: "sixteen"}
+    return {
+        "restarts_word": words.get(d["restarts"], str(d["restarts"])),
+        "temperatures": r",\,".join(f"{t:g}" for t in d["temperature"]),
+        "noise": r",\,".join(f"{n:g}" for n in d["noise"]),
+        "steps": str(d["steps"]),
+        "halve_pct": f"{100 * d['halve_at']:g}",
+        "stall_pct": f"{100 * d['stall'][0]:g}",
+        "stall_T": f"{d['stall'][1]:g}",
+        "track_pct": f"{100 * d['track_uint8']:g}",
+    }
+
+
 def _q6(ctx: BuildContext) -> list:
+    q = _q6_defaults()
     return [
         md(r"""
             **Asked.** A model $M$ classifies MNIST digits. Change `I0.png` and `I1.png` as little as possible so that $M$
@@ -483,16 +504,21 @@ def _q6(ctx: BuildContext) -> list:
             2. the radius is searched (DDN, Rony et al. 2019; FMN, Pintor et al. 2021): $\epsilon$ shrinks while
                $\arg\max p=t$ and grows while not, by a factor annealed from 5% to 0.1%; the smallest success is kept;
             3. **assumption, stated:** $p$ is read at a temperature $T$, $p=\mathrm{softmax}(z/T)$, with
-               $T=0.02,\,0.05,\,0.1,\,0.2$ in the four restarts. Which images
+               $T=""" + q["temperatures"] + r"""$ in the """ + q["restarts_word"] + r""" restarts, in turn. Which images
                succeed ($\arg\max z=t$) does not depend on $T$, only the step direction does: at $T=1$,
                $-\nabla\log p_t$ pulls against every class in proportion to its probability, as $T\to0$ against the
                nearest competitor only, which reaches the decision boundary sooner (`bench/q6_attacks.py` measures
-               the difference with a $T=1$ ablation against DDN, FMN, ALMA, CW and PGD);
+               the difference with a $T=1$ ablation against DDN, FMN, ALMA, CW and PGD). Following the nearest
+               competitor can also stall short of the target, so a run that has not once reached it after
+               """ + q["stall_pct"] + r"""% of the steps starts again at $T=""" + q["stall_T"] + r"""$;
             4. pixels stay in $[0,1]$ by the exact projection onto the ball and the box together, and gradient
                components that would push a pixel already at 0 or 1 outwards are dropped before normalising.
 
-            The four restarts run as one batch for 1000 steps; during the last 30% the 8-bit rounding of every other iterate is
-            classified in the same pass and the smallest rounded success is kept as a candidate too.
+            The """ + q["restarts_word"] + r""" restarts (random starts, $\sigma\in\{""" + q["noise"] + r"""\}$ in equal shares) run as one batch for """ + q["steps"] + r"""
+            steps; after """ + q["halve_pct"] + r"""% of them only the half with the smallest successes goes on (the runs of one image
+            end in local minima a few tenths of a percent apart, so more starts find a smaller one); during the last
+            """ + q["track_pct"] + r"""% the 8-bit rounding of every other iterate is classified in the same pass and the smallest rounded
+            success is kept as a candidate too.
             The search runs on an exact copy of $M$ made for $28\times28$ inputs (`specialise`): batch norms folded into
             the convolutions, and kernel taps that only ever meet padding removed (ResNet-18's last stage sees $2\times2$
             and $1\times1$ maps, so most of its $3\times3$ kernels multiply zeros). It is the same function up to float

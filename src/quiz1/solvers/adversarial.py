@@ -13,21 +13,28 @@ Four things fix that without leaving the objective:
 * the radius is searched, not fixed (DDN, Rony et al. 2019; FMN, Pintor et
   al. 2021): eps shrinks while the image is classified as the target and
   grows while it is not, with a step factor annealed from 5% to 0.1%;
-* the softmax is read at a temperature T (p = softmax(z / T); the four
-  restarts use T = 0.02, 0.05, 0.1, 0.2). The decision argmax z, and so
-  which images succeed, does not depend on T; only the direction does. At
-  T = 1, -grad log p_t pulls against every class in proportion to its
+* the softmax is read at a temperature T (p = softmax(z / T); the eight
+  restarts use T = 0.01, 0.02, 0.05, 0.1, twice each). The decision argmax z,
+  and so which images succeed, does not depend on T; only the direction does.
+  At T = 1, -grad log p_t pulls against every class in proportion to its
   probability; as T -> 0 it pulls against the nearest competitor only, which
   is the direction that reaches the decision boundary soonest
-  (``bench/q6_attacks.py`` has a T = 1 ablation);
+  (``bench/q6_attacks.py`` has a T = 1 ablation). Following the nearest
+  competitor can also stall short of the target (one MNIST validation image,
+  a 5 with target 1, stalls at every T <= 1), so a run that has not reached
+  the target after a quarter of its steps starts again at T = 5;
 * pixels stay in [0, 1] by an exact Euclidean projection onto the ball and
   the box together, and gradient components that push a pixel already at 0
   or 1 outwards are dropped before normalising, so every step has its full
   length.
 
-The restarts (a small seeded random start each) run as one batch; during the
-last 30% of the steps the 8-bit rounding of every other iterate is classified in the
-same pass, so the search also keeps the smallest *saved* image it meets.
+The restarts (seeded random starts, half of them small, half larger) run as
+one batch; after 40% of the steps only the better half goes on. The runs of
+one image end in different local minima, a few tenths of a percent apart, so
+eight starts find a smaller one than four, and the halving keeps the cost
+near that of four. During the last 30% of the steps the 8-bit rounding of
+every other iterate is classified in the same pass, so the search also keeps
+the smallest *saved* image it meets.
 Written by hand (not taken from torchattacks/foolbox/adv_lib) because the quiz
 prescribes the objective and the result must survive 8-bit rounding; the
 benchmark ``bench/q6_attacks.py`` compares it with those libraries.
@@ -180,8 +187,9 @@ def _cosine(k, n, start, end):
     return end + 0.5 * (start - end) * (1 + math.cos(math.pi * k / n))
 
 
-def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2),
-                    gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, noise=0.01, track_uint8=0.3, seed=0):
+def min_norm_attack(model, x0, target, steps=1000, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), noise=(0.01, 0.3),
+                    gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, halve_at=0.4, stall=(0.25, 5.0),
+                    track_uint8=0.3, seed=0):
     """Smallest-L2 perturbation with argmax = target: normalised descent on ||p_t - 1||^2 with a searched radius.
 
     delta <- proj_{||.|| <= eps, [0,1]}(delta - a_k g / ||g||),  g = grad (p_t - 1)^2 at T (direction of -grad log p_t);
@@ -191,9 +199,17 @@ def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02
     ----------
     x0 : Tensor, shape (1, 1, 28, 28), values in [0, 1]
     restarts : int
-        R runs in one batch, from delta = N(0, noise^2) clipped to the box.
+        R runs in one batch, from delta = N(0, sigma^2) clipped to the box.
     temperature : float or sequence of floats
         T of each run (cycled over the R runs): p = softmax(z / T).
+    noise : float or sequence of floats
+        sigma of the random start; the runs are split into equal blocks, one per value.
+    halve_at : float or None
+        At this fraction of the steps only the half of the runs with the smallest success so far goes on.
+    stall : (float, float) or None
+        (fraction, T'): a run that has not once reached the target by this fraction of the steps starts again from
+        its random start at T'. At a low T the step pulls against the nearest competitor only and can stall short of
+        the target; a high T pulls against all the competitors at once.
     track_uint8 : float
         During this last fraction of the steps the 8-bit rounding of every other iterate is classified in the same
         batch, and the smallest rounded image classified as the target is kept too.
@@ -206,15 +222,28 @@ def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02
         The smallest adversarial delta on the 8-bit grid seen while tracking (a multiple of 1/255), if any.
     """
     gen = torch.Generator().manual_seed(seed)
+    noises = np.atleast_1d(np.asarray(noise, dtype=np.float32))
+    sigma = torch.tensor(noises[np.arange(restarts) * len(noises) // restarts])[:, None, None, None]  # (R, 1, 1, 1)
     xs = x0.expand(restarts, -1, -1, -1)                                     # (R, 1, 28, 28)
     lo, hi = -xs, 1 - xs                                                     # the box for delta
-    delta = (noise * torch.randn(xs.shape, generator=gen)).clamp(lo, hi).requires_grad_(True)
+    start = (sigma * torch.randn(xs.shape, generator=gen)).clamp(lo, hi)       # (R, 1, 28, 28)
+    delta = start.clone().requires_grad_(True)
     eps = torch.full((restarts,), float(eps0))                                 # (R,)
     temps = np.resize(np.atleast_1d(np.asarray(temperature, dtype=np.float32)), restarts)
     T = torch.tensor(temps)[:, None]                                           # (R, 1)
     best, best_norm = delta.detach().clone(), torch.full((restarts,), math.inf)
     best_q, best_q_norm = None, math.inf
     for k in range(steps):
+        if stall is not None and k == int(stall[0] * steps) > 0:  # runs that never succeeded start again at T'
+            stuck = torch.isinf(best_norm)                                     # (R,)
+            T = torch.where(stuck[:, None], torch.full_like(T, stall[1]), T)
+            eps = torch.where(stuck, torch.full_like(eps, float(eps0)), eps)
+            delta = torch.where(stuck[:, None, None, None], start, delta.detach()).requires_grad_(True)
+        if halve_at is not None and k == int(halve_at * steps) and len(eps) > 1:   # the better half goes on
+            keep = torch.argsort(best_norm, stable=True)[: (len(eps) + 1) // 2]
+            xs, lo, hi, start, T, eps = xs[keep], lo[keep], hi[keep], start[keep], T[keep], eps[keep]
+            best, best_norm, delta = best[keep], best_norm[keep], delta.detach()[keep].requires_grad_(True)
+        R = len(eps)
         a_k, g_k = _cosine(k, steps, *alpha), _cosine(k, steps, *gamma)
         x = xs + delta                                                         # (R, 1, 28, 28)
         tracking = k >= (1 - track_uint8) * steps and k % 2 == 1    # every other step: half the extra cost
@@ -222,14 +251,14 @@ def min_norm_attack(model, x0, target, steps=1000, restarts=4, temperature=(0.02
             xq = torch.round(x.detach() * 255) / 255
             x = torch.cat([x, xq])                                             # (2R, 1, 28, 28)
         logits_all = model(x)
-        logits = logits_all[:restarts]                                         # (R, 10)
+        logits = logits_all[:R]                                                # (R, 10)
         logp = torch.log_softmax(logits / T, dim=1)[:, target]                 # (R,)
         adv = logits.argmax(1) == target                                       # (R,)
         norm = _rows(delta.detach())
         better = adv & (norm < best_norm)
         best[better], best_norm[better] = delta.detach()[better], norm[better]
         if tracking:
-            q_norm = torch.where(logits_all[restarts:].argmax(1) == target, _rows(xq - xs), math.inf)
+            q_norm = torch.where(logits_all[R:].argmax(1) == target, _rows(xq - xs), math.inf)
             j = int(q_norm.argmin())
             if float(q_norm[j]) < best_q_norm:
                 best_q, best_q_norm = (xq[j:j + 1] - x0).clone(), float(q_norm[j])
@@ -276,7 +305,7 @@ def to_uint8_adversarial(model, x0, delta, target, max_scale=2.0, also=None):
     return None, None
 
 
-def attack(model, image_u8, target, steps=1000, restarts=4, temperature=(0.02, 0.05, 0.1, 0.2), seed=0):
+def attack(model, image_u8, target, steps=1000, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), seed=0):
     """Targeted minimal-L2 attack on one 28x28 uint8 image; the result is repaired to survive uint8 rounding.
 
     Parameters
