@@ -29,7 +29,7 @@ Four things fix that without leaving the objective:
   length.
 
 The restarts (seeded random starts, half of them small, half larger) run as
-one batch; after 40% of the steps only the better half goes on. The runs of
+one batch; after 30% of the steps only the better half goes on. The runs of
 one image end in different local minima, a few tenths of a percent apart, so
 eight starts find a smaller one than four, and the halving keeps the cost
 near that of four. During the last 30% of the steps the 8-bit rounding of
@@ -187,8 +187,8 @@ def _cosine(k, n, start, end):
     return end + 0.5 * (start - end) * (1 + math.cos(math.pi * k / n))
 
 
-def min_norm_attack(model, x0, target, steps=1000, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), noise=(0.01, 0.3),
-                    gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, halve_at=0.4, stall=(0.25, 5.0),
+def min_norm_attack(model, x0, target, steps=900, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), noise=(0.01, 0.3),
+                    gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, halve_at=0.3, stall=(0.25, 5.0),
                     track_uint8=0.3, seed=0):
     """Smallest-L2 perturbation with argmax = target: normalised descent on ||p_t - 1||^2 with a searched radius.
 
@@ -305,7 +305,7 @@ def to_uint8_adversarial(model, x0, delta, target, max_scale=2.0, also=None):
     return None, None
 
 
-def attack(model, image_u8, target, steps=1000, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), seed=0):
+def attack(model, image_u8, target, steps=900, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), seed=0):
     """Targeted minimal-L2 attack on one 28x28 uint8 image; the result is repaired to survive uint8 rounding.
 
     Parameters
