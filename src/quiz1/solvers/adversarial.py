@@ -305,7 +305,7 @@ def to_uint8_adversarial(model, x0, delta, target, max_scale=2.0, also=None):
     return None, None
 
 
-def attack(model, image_u8, target, steps=900, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), seed=0):
+def attack(model, image_u8, target, seed=0, **search):
     """Targeted minimal-L2 attack on one 28x28 uint8 image; the result is repaired to survive uint8 rounding.
 
     Parameters
@@ -314,7 +314,8 @@ def attack(model, image_u8, target, steps=900, restarts=8, temperature=(0.01, 0.
         Returns logits (B, 10) for inputs (B, 1, 28, 28) in [0, 1]; used in eval mode.
     image_u8 : ndarray, shape (28, 28), uint8
     target : int in 0..9
-    steps, restarts, temperature : see ``min_norm_attack``
+    **search
+        Keywords of ``min_norm_attack`` (steps, restarts, temperature, ...); its own defaults apply otherwise.
     """
     if not (isinstance(target, (int, np.integer)) and 0 <= int(target) <= 9):
         raise ValueError(f"target should be a digit 0..9 but is {target!r}")
@@ -331,11 +332,11 @@ def attack(model, image_u8, target, steps=900, restarts=8, temperature=(0.01, 0.
     if pred_before == target:
         delta, delta_q = torch.zeros_like(x0), None
     else:
-        delta, delta_q = min_norm_attack(fast, x0, int(target), steps, restarts, temperature, seed=seed)
+        delta, delta_q = min_norm_attack(fast, x0, int(target), seed=seed, **search)
     adv_u8, _ = to_uint8_adversarial(model, x0, delta, int(target), also=delta_q)
     if adv_u8 is None:  # rounding broke it: attack again from a slightly larger radius, then retry
-        delta, delta_q = min_norm_attack(fast, x0, int(target), steps, restarts, temperature,
-                                         eps0=2 * float(delta.norm()) + 0.5, seed=seed + 1)
+        delta, delta_q = min_norm_attack(fast, x0, int(target),
+                                         **{**search, "eps0": 2 * float(delta.norm()) + 0.5, "seed": seed + 1})
         adv_u8, _ = to_uint8_adversarial(model, x0, delta, int(target), max_scale=4.0, also=delta_q)
     adv = (x0 + delta).clamp(0, 1)
     if adv_u8 is None:
