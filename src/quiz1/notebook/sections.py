@@ -516,7 +516,7 @@ def _q6(ctx: BuildContext) -> list:
 
             The """ + q["restarts_word"] + r""" restarts (random starts, $\sigma\in\{""" + q["noise"] + r"""\}$ in equal shares) run as one batch for """ + q["steps"] + r"""
             steps; after """ + q["halve_pct"] + r"""% of them only the half with the smallest successes goes on (the runs of one image
-            end in local minima up to about 1% apart, so more starts find a smaller one); during the last
+            end in local minima up to a few percent apart, so more starts find a smaller one); during the last
             """ + q["track_pct"] + r"""% the 8-bit rounding of every other iterate is classified in the same pass and the smallest rounded
             success is kept as a candidate too.
             The search runs on an exact copy of $M$ made for $28\times28$ inputs (`specialise`): batch norms folded into

@@ -30,7 +30,7 @@ Four things fix that without leaving the objective:
 
 The restarts (seeded random starts, half of them small, half larger) run as
 one batch; after 30% of the steps only the better half goes on. The runs of
-one image end in different local minima, up to about 1% apart, so eight
+one image end in different local minima, up to a few percent apart, so eight
 starts find a smaller one than four, and the halving keeps the cost near that
 of four. During the last 30% of the steps the 8-bit rounding of
 every other iterate is classified in the same pass, so the search also keeps
