@@ -9,7 +9,7 @@ from PIL import Image
 
 from quiz1.cli import main
 from quiz1.data.loaders import load_image, load_mnist
-from quiz1.solvers.adversarial import _cropped, attack, epsilon_verdict, min_norm_attack, project_ball_box, specialise
+from quiz1.solvers.adversarial import _cropped, _dense, attack, epsilon_verdict, min_norm_attack, project_ball_box, specialise
 from quiz1.solvers.mnist_model import CustomModel, load_model
 
 
@@ -152,6 +152,22 @@ def test_cropped_convolution_is_the_same_convolution():
     assert cropped > 50                                                        # the cases that matter were met
 
 
+def test_dense_convolution_is_the_same_convolution():
+    """A conv on a small input as one matrix, against torch's own convolution: padding, stride, dilation, groups, bias."""
+    import itertools
+
+    torch.manual_seed(5)
+    for (h, w), k, stride, pad, dil, groups, bias in itertools.product(
+            ((1, 1), (2, 2), (3, 2), (3, 3)), (1, 3), (1, 2), (0, 1, 2), (1, 2), (1, 2), (True, False)):
+        if any(n + 2 * pad - dil * (k - 1) - 1 < 0 for n in (h, w)):          # no output: not a valid conv
+            continue
+        conv = torch.nn.Conv2d(4, 6, k, stride, pad, dil, groups, bias).double()
+        dense = _dense(conv, (h, w))
+        x = torch.randn(3, 4, h, w, dtype=torch.float64)
+        assert_allclose(dense(x).detach().numpy(), conv(x).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert _dense(torch.nn.Conv2d(512, 512, 3, padding=1), (3, 3)) is None    # a 21M-entry matrix is not built
+
+
 def test_specialised_model_is_the_same_function():
     """The attack's fast copy of M against M itself: logits and the gradient the attack follows, M untouched."""
     torch.manual_seed(4)
@@ -165,7 +181,9 @@ def test_specialised_model_is_the_same_function():
     n_before = sum(p.numel() for p in model.parameters())
     fast = specialise(model)
     assert sum(p.numel() for p in model.parameters()) == n_before                 # M is untouched
-    assert sum(p.numel() for p in fast.parameters()) < n_before / 2               # layer4 cut to its centre taps
+    n_layer4 = [sum(p.numel() for p in net.resnet.layer4.parameters()) for net in (model, fast)]
+    assert n_layer4[1] < n_layer4[0] / 2                                        # layer4 cut to its centre taps
+    assert isinstance(fast.get_submodule("resnet.layer3.1.conv2.1"), torch.nn.Linear)  # 3x3 conv on 2x2 maps: a matrix
     x = torch.rand(5, 1, 28, 28)
     grads = []
     for net in (model, fast):

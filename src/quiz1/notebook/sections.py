@@ -520,9 +520,11 @@ def _q6(ctx: BuildContext) -> list:
             """ + q["track_pct"] + r"""% the 8-bit rounding of every other iterate is classified in the same pass and the smallest rounded
             success is kept as a candidate too.
             The search runs on an exact copy of $M$ made for $28\times28$ inputs (`specialise`): batch norms folded into
-            the convolutions, and kernel taps that only ever meet padding removed (ResNet-18's last stage sees $2\times2$
-            and $1\times1$ maps, so most of its $3\times3$ kernels multiply zeros). It is the same function up to float
-            rounding and about twice as fast; $M$ itself classifies every image we report.
+            the convolutions, kernel taps that only ever meet padding removed (ResNet-18's last stage sees $2\times2$
+            and $1\times1$ maps, so most of its $3\times3$ kernels multiply zeros), and each convolution on a map with
+            no more pixels than its kernel (the $3\times3$ kernels on layer3's $2\times2$ maps) written as the one matrix
+            it is. It is the same function up to float rounding and about twice as fast; $M$ itself classifies every
+            image we report.
             **The result must survive saving**: the image is rounded to 8 bits, re-classified, and if rounding broke it
             the perturbation is rescaled and re-rounded (several rounding thresholds) and the smallest 8-bit image still classified as the target is kept; all
             norms below are of the rounded image.
