@@ -93,12 +93,16 @@ def _dense(conv, size, max_entries=2 ** 22):
     """``conv`` on a (H, W) = ``size`` input as the Linear map of the flattened input that it is, or None if too big.
 
     Worth it when H W <= kh kw: then each output pixel already sees (nearly) the whole input, the matrix needs no
-    more multiply-adds than the convolution, and one matrix product is much faster than a tiny convolution.
+    more multiply-adds than the convolution (groups = 1), and one matrix product runs faster than a convolution
+    this small (about twice as fast for layer3's 256-channel 3x3 convolutions on 2x2 maps, forward + backward).
+    The matrix is built column by column, by convolving one-hot inputs; ``max_entries`` caps both the matrix and
+    that basis (n_in x n_in).
     """
     n_in, dtype = conv.in_channels * size[0] * size[1], conv.weight.dtype
     with torch.no_grad():
-        out_shape = tuple(conv._conv_forward(torch.zeros(1, conv.in_channels, *size, dtype=dtype), conv.weight, None).shape[1:])
-        if n_in * math.prod(out_shape) > max_entries:
+        probe = torch.zeros(1, conv.in_channels, *size, dtype=dtype)
+        out_shape = tuple(conv._conv_forward(probe, conv.weight, None).shape[1:])  # (C_out, H_out, W_out)
+        if n_in * max(n_in, math.prod(out_shape)) > max_entries:
             return None
         basis = torch.eye(n_in, dtype=dtype).reshape(n_in, conv.in_channels, *size)  # one input pixel each
         columns = conv._conv_forward(basis, conv.weight, None)                 # (n_in, C_out, H_out, W_out)
