@@ -81,7 +81,7 @@ def make_q6_images(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.
     if mnist_dir is not None:
         images, labels = load_mnist(mnist_dir)
         picks = [int(MNIST_HELDOUT_START + np.flatnonzero(labels[MNIST_HELDOUT_START:] == d)[0]) for d in STANDIN_DIGITS]
-        src = f"MNIST test images #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}) from {mnist_dir}, outside the first {MNIST_HELDOUT_START} used for training"
+        src = f"MNIST test images #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}) from the MNIST test split given with --mnist, outside the first {MNIST_HELDOUT_START} used for training"
         return images[picks[0]], images[picks[1]], src
     from sklearn.datasets import load_digits  # ships its data: no download
 

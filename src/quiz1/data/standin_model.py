@@ -34,8 +34,8 @@ def training_data(mnist_dir: str | Path | None):
     if mnist_dir is not None:
         x, y = load_mnist(mnist_dir)
         n = MNIST_HELDOUT_START
-        src = (f"the MNIST test split in {mnist_dir}: images 0..{n - 1} for training, {n}..{len(x) - 1} for validation "
-               "(the original training split is not available here)")
+        src = (f"the MNIST test split given with --mnist: images 0..{n - 1} for training, {n}..{len(x) - 1} for "
+               "validation (the original training split is not available here)")
         return x[:n], y[:n], x[n:], y[n:], src
     from sklearn.datasets import load_digits
 
@@ -60,8 +60,8 @@ def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = T
     key = h.hexdigest()[:16]
     folder = cache_dir()
     pth, info = folder / f"standin-{key}.pth", folder / f"standin-{key}.json"
-    if pth.exists() and info.exists():
-        return pth, json.loads(info.read_text())
+    if pth.exists() and info.exists():  # the source sentence is today's (an old cache may name a folder)
+        return pth, {**json.loads(info.read_text()), "source": src}
     bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None
     model, rep = train_standin(tx, ty, vx, vy, epochs=EPOCHS, source=src, progress=bar)
     folder.mkdir(parents=True, exist_ok=True)
