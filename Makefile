@@ -7,10 +7,15 @@ STAMP := $(VENV)/.quiz1-installed
 
 setup: $(STAMP)
 
+# Debian packages the project needs: graphviz's `dot` (Q2's drawings) and bubblewrap (the grader's sandbox)
+DEBS := dot:graphviz bwrap:bubblewrap
+
 $(STAMP): pyproject.toml
-	@if ! command -v dot >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
-	  else echo "graphviz 'dot' is missing: install Debian's graphviz (not root, so not installing it)" >&2; fi; \
+	@missing=""; for pair in $(DEBS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian package(s):$$missing (not root, so not installing them)" >&2; fi; \
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]'

@@ -1,6 +1,5 @@
 """Data layer: finding files in folders and zips, validation, safe extraction, the stand-in."""
 import hashlib
-import os
 import shutil
 import zipfile
 from pathlib import Path

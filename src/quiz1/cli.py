@@ -1,4 +1,4 @@
-"""Command line: ``quiz1 build | check | data standin | q1 | q7``.
+"""Command line: ``quiz1 build | check | data standin | q1 ... q7``.
 
 Bad input anywhere surfaces as a ``ValueError`` whose message is one sentence;
 the CLI prints it, exits 2 and leaves no half-written output.
@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +46,61 @@ def cmd_build(a) -> int:
     return 0
 
 
-def cmd_check(a) -> int:
-    from .submission import check_submission
+def _executor(a):
+    """The sandboxed executor, or None with --no-sandbox; ``ValueError`` (one sentence) where bwrap cannot run."""
+    if a.no_sandbox:
+        return None
+    from .grading.sandbox import bwrap_problem, sandboxed_executor
 
-    rep = check_submission(a.zip, progress=not a.quiet)
-    print(rep.table())
-    ok = rep.ok(strict=a.strict)
-    verdict = "PASS" if ok else "FAIL"
-    extra = f" ({len(rep.pending)} question(s) marked not answered yet)" if rep.pending else ""
-    print(f"{verdict}: {rep.zip_path} in {rep.seconds:.1f} s{extra}")
+    problem = bwrap_problem()
+    if problem:
+        raise ValueError(problem)
+    return sandboxed_executor(memory_gib=a.memory, threads=getattr(a, "threads", None) or (os.cpu_count() or 1))
+
+
+def cmd_check(a) -> int:
+    from .grading import grade_submission
+
+    executor = _executor(a)
+    try:
+        rep = grade_submission(a.zip, timeout=a.timeout, budget=a.budget, trust_model=a.trust_model,
+                               progress=not (a.quiet or a.json), executor=executor)
+    except KeyboardInterrupt:  # outside the notebook run (which reports it itself): nothing graded yet
+        print(f"quiz1: interrupted before {a.zip} was graded", file=sys.stderr)
+        return 1
+    ok = rep.passed and not (a.strict and rep.warnings)
+    if a.json:
+        _print_json(rep.to_json())
+    else:
+        print(rep.table())
+        if a.strict and rep.warnings and rep.passed:
+            print("FAIL (--strict): the layout has warnings")
     return 0 if ok else 1
+
+
+def cmd_grade(a) -> int:
+    from .grading.batch import Options, collect_zips, grade_class
+
+    zips = collect_zips(a.inputs)
+    if not zips:
+        raise ValueError(f"{', '.join(a.inputs)}: no .zip file found")
+    jobs = a.jobs or os.cpu_count() or 1
+    if not a.no_sandbox:
+        _executor(a)  # refuse now, in one sentence, where bwrap cannot run
+    opts = Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
+                   sandbox=not a.no_sandbox, threads=max(1, (os.cpu_count() or 1) // jobs))
+    t0 = time.monotonic()
+    try:
+        reports = grade_class(zips, Path(a.out), opts, jobs=jobs, scheduler=a.scheduler, force=a.force,
+                              progress=not a.quiet)
+    except KeyboardInterrupt:
+        print(f"quiz1: interrupted; the submissions graded so far are in {a.out}", file=sys.stderr)
+        return 1
+    seconds = time.monotonic() - t0
+    passed = sum(r["passed"] for r in reports)
+    print(f"graded {len(reports)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
+          f"{a.out}/report.html")
+    return 0
 
 
 def cmd_data_standin(a) -> int:
@@ -276,7 +323,12 @@ def cmd_q6_attack(a) -> int:
         from .data.standin_model import ensure_standin_model
 
         model = load_model(ensure_standin_model(a.mnist, progress=not a.json)[0])
-    r = attack(model, image, a.target)
+    if a.eps is not None and a.eps_rms is not None:
+        raise ValueError("--eps and --eps-rms: give one radius, not both")
+    eps = a.eps if a.eps_rms is None else 28.0 * a.eps_rms   # sqrt(784) = 28: an RMS of R is an L2 of 28 R
+    if eps is not None and not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"--eps: expected an L2 radius >= 0 in [0, 1] units but got {eps}")
+    r = attack(model, image, a.target, eps=eps)
     if a.out:
         from PIL import Image
 
@@ -284,8 +336,9 @@ def cmd_q6_attack(a) -> int:
         tmp = out.with_name(f".{out.name}.partial.png")
         Image.fromarray(r.adv_u8).save(tmp)
         tmp.replace(out)
-    _emit({k: getattr(r, k) for k in ("pred_before", "pred_after", "pred_after_uint8", "p_target", "l2", "l2_uint8",
-                                      "l2_255", "rms", "success", "seconds")}, a.json)
+    keys = ("pred_before", "pred_after", "pred_after_uint8", "p_target", "objective", "l2", "l2_uint8", "l2_255", "rms",
+            "success", "seconds") + (("eps",) if eps is not None else ())
+    _emit({k: getattr(r, k) for k in keys}, a.json)
     return 0
 
 
@@ -323,11 +376,34 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
 
-    c = sub.add_parser("check", help="check a submission zip as a TA would (exit 0 pass, 1 fail)")
+    def grading_options(g):
+        g.add_argument("--timeout", type=float, default=600, help="seconds for one cell (default 600)")
+        g.add_argument("--budget", type=float, default=1800, help="seconds for one submission's whole run (default 1800)")
+        g.add_argument("--memory", type=float, default=4.0, metavar="GiB",
+                       help="memory a process of the notebook may take (default 4)")
+        g.add_argument("--trust-model", action="store_true",
+                       help="Q_6/model.pth may be a whole pickled model (unpickling runs its code); default: weights only")
+        g.add_argument("--no-sandbox", action="store_true",
+                       help="run notebooks without bubblewrap, with your own permissions (said in the report)")
+        g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = sub.add_parser("check", help="grade one submission zip as a careful TA would (exit 0 pass, 1 problems, 2 "
+                                     "nothing to grade)")
     c.add_argument("zip")
-    c.add_argument("--strict", action="store_true", help="also fail when a question is marked not answered yet")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    grading_options(c)
+    c.add_argument("--strict", action="store_true", help="layout warnings fail too")
+    c.add_argument("--json", action="store_true", help="print the report as one JSON object")
     c.set_defaults(func=cmd_check)
+
+    gr = sub.add_parser("grade", help="grade a class: every zip in parallel, each sandboxed, into one grade sheet")
+    gr.add_argument("inputs", nargs="+", metavar="DIR_OR_ZIP", help="zips, or folders holding them")
+    gr.add_argument("--out", required=True, metavar="OUTDIR",
+                    help="grades.csv, report.html, and <zip stem>.json / .ipynb for each zip")
+    gr.add_argument("--jobs", type=int, help="submissions at once on this machine (default: the number of cores)")
+    gr.add_argument("--scheduler", metavar="ADDRESS", help="a dask.distributed scheduler to send the tasks to")
+    gr.add_argument("--force", action="store_true", help="grade again zips already graded (same content and quiz1)")
+    grading_options(gr)
+    gr.set_defaults(func=cmd_grade)
 
     d = sub.add_parser("data", help="data utilities")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -387,6 +463,9 @@ def make_parser() -> argparse.ArgumentParser:
     at.add_argument("--model", help="model.pth (state_dict; a whole pickle needs --trust-model); default: the stand-in")
     at.add_argument("--trust-model", action="store_true", help="allow unpickling a whole model (runs code from the file)")
     at.add_argument("--mnist", default=os.environ.get("QUIZ1_MNIST"), help="MNIST folder for the stand-in")
+    at.add_argument("--eps", type=float, metavar="E", help="solve the quiz's literal problem: the largest p_target with "
+                    "L2 <= E in [0, 1] units after 8-bit rounding (default: the smallest change read as the target)")
+    at.add_argument("--eps-rms", type=float, metavar="R", help="the same with E = 28 R (a per-pixel RMS of R)")
     at.add_argument("--out", metavar="PNG", help="write the uint8 adversarial image")
     at.add_argument("--json", action="store_true")
     at.set_defaults(func=cmd_q6_attack)
@@ -397,7 +476,25 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+LIST_OPTIONS = ("--inputs", "--claim", "--eval")
+_NUMBER_LIST = re.compile(r"^-?[0-9.eE+-]+(,\s*-?[0-9.eE+-]+)*$")
+
+
+def _glue_negative_lists(argv: list[str]) -> list[str]:
+    """``--claim -25,-30,-35`` -> ``--claim=-25,-30,-35``: argparse takes a value starting with '-' for an option."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in LIST_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") and _NUMBER_LIST.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = _glue_negative_lists(list(sys.argv[1:] if argv is None else argv))
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)

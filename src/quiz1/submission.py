@@ -1,4 +1,4 @@
-"""Build the submission zip, and check one as a TA would.
+"""Build the submission zip (``quiz1.grading`` checks one as a TA would).
 
 ``build_submission`` stages everything in a temporary folder and only moves the
 finished zip into the output folder at the very end, so a failure (bad data, a
@@ -14,12 +14,12 @@ import shutil
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .data.loaders import QUIZ_FILES, OPTIONAL_FILES, load_quiz_data, opened_input, safe_extract
+from .data.loaders import OPTIONAL_FILES, QUIZ_FILES, load_quiz_data, opened_input
 from .data.standin import write_standin
 
 STUDENT_ID = re.compile(r"^A\d{7}[A-Z]$")
@@ -90,7 +90,7 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
                 from .solvers.mnist_model import load_model
 
                 load_model(quiz.q6.model, trust_pickle=trust_model)  # refuse an untrusted pickle now, not in the notebook
-                model_description = (f"the `model.pth` given with the data"
+                model_description = ("the `model.pth` given with the data"
                                      + (" (a whole pickled model, loaded because --trust-model was given)" if trust_model else ""))
         if quiz.q6.model is None:
             from .data.standin_model import ensure_standin_model
@@ -117,117 +117,3 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
         shutil.move(tmp_zip, partial)
         os.replace(partial, target)
     return BuildResult(target, description, time.perf_counter() - t0)
-
-
-# --------------------------------------------------------------------------
-# check
-
-
-@dataclass
-class CheckReport:
-    """Per-item results of ``check_submission``; ``ok`` when every problem list is empty."""
-
-    zip_path: Path
-    layout_problems: list[str] = field(default_factory=list)
-    questions: dict[str, str] = field(default_factory=dict)  # "Q1" -> "answered" / "pending" / "MISSING ..."
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def pending(self) -> list[str]:
-        return [q for q, s in self.questions.items() if s == "pending (marked not answered yet)"]
-
-    def ok(self, strict: bool = False) -> bool:
-        bad = [s for s in self.questions.values() if not (s == "answered" or s.startswith("pending"))]
-        return not (self.layout_problems or self.errors or bad or (strict and self.pending))
-
-    def table(self) -> str:
-        rows = [("layout", "ok" if not self.layout_problems else "; ".join(self.layout_problems)),
-                ("cells run without error", "ok" if not self.errors else "; ".join(self.errors))]
-        rows += [(q, s) for q, s in self.questions.items()]
-        w = max(len(a) for a, _ in rows)
-        return "\n".join(f"{a:<{w}}  {b}" for a, b in rows)
-
-
-def _layout(root: Path) -> tuple[list[str], Path | None]:
-    problems = []
-    entries = sorted(p.name for p in root.iterdir())
-    notebooks = [e for e in entries if e.endswith(".ipynb")]
-    nb_path = None
-    if len(notebooks) != 1:
-        problems.append(f"expected exactly one notebook at the root but found {len(notebooks)}")
-    else:
-        nb_path = root / notebooks[0]
-        sid = notebooks[0][: -len(".ipynb")]
-        if not STUDENT_ID.match(sid):
-            problems.append(f"notebook name '{notebooks[0]}' is not <student id>.ipynb")
-    extra = [e for e in entries if e not in FOLDERS and e not in notebooks]
-    if extra:
-        problems.append(f"unexpected entries at the root: {', '.join(extra)}")
-    for sub in FOLDERS:
-        if not (root / sub).is_dir():
-            problems.append(f"folder {sub}/ missing")
-    for name, sub in QUIZ_FILES.items():
-        if (root / sub).is_dir() and not (root / sub / name).is_file():
-            problems.append(f"{sub}/{name} missing")
-    return problems, nb_path
-
-
-def check_submission(zip_path: str | Path, *, timeout: int = 1800, progress: bool = True) -> CheckReport:
-    """Unzip safely, check the layout, execute the notebook in a fresh kernel, check every question."""
-    from .notebook.execute import cell_errors, execute_notebook
-    from .notebook.sections import QUESTIONS
-
-    t0 = time.perf_counter()
-    zip_path = Path(zip_path)
-    if not zip_path.is_file():
-        raise ValueError(f"{zip_path}: no such zip file")
-    if not re.match(r"^A\d{7}[A-Z]\.zip$", zip_path.name):
-        raise ValueError(f"{zip_path}: a submission should be named <student id>.zip (e.g. A0123456X.zip)")
-    report = CheckReport(zip_path)
-    with tempfile.TemporaryDirectory(prefix="quiz1-check-") as tmp:
-        root = safe_extract(zip_path, tmp)
-        report.layout_problems, nb_path = _layout(root)
-        if nb_path is None:
-            return report
-        if nb_path.stem != zip_path.stem:
-            report.layout_problems.append(f"notebook '{nb_path.name}' does not match the zip name '{zip_path.name}'")
-        try:
-            nb = nbformat.read(nb_path, as_version=4)
-        except Exception as e:  # a TA's checker reports, it does not crash
-            report.layout_problems.append(f"{nb_path.name} is not a readable notebook ({e.__class__.__name__})")
-            return report
-        for cell in nb.cells:
-            if cell.cell_type == "code" and re.search(r"^\s*(import|from)\s+quiz1\b", cell.source, re.M):
-                report.layout_problems.append("the notebook imports quiz1; it must need third-party libraries only")
-                break
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        execute_notebook(nb, root, timeout=timeout, allow_errors=True, progress=progress)
-        report.errors = [f"cell {i}: {msg}" for i, msg in cell_errors(nb)]
-        text = _all_output_text(nb)
-        md_text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        for q in QUESTIONS:
-            key = f"Q{q.number}"
-            if not re.search(rf"^## Question {q.number}\b", md_text, re.M):
-                report.questions[key] = "MISSING: no 'Question' section"
-            elif re.search(rf"^ANSWER {key}\b", text, re.M):
-                report.questions[key] = "answered"
-            elif re.search(rf"^## Question {q.number}\b[^\n]*\n+> ⚠️ \*\*Not answered yet", md_text, re.M):
-                report.questions[key] = "pending (marked not answered yet)"
-            else:
-                report.questions[key] = "MISSING: section has no answer block"
-    report.seconds = time.perf_counter() - t0
-    return report
-
-
-def _all_output_text(nb) -> str:
-    chunks = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if o.get("output_type") == "stream":
-                chunks.append(o.get("text", ""))
-            elif "data" in o:
-                chunks.append(o["data"].get("text/plain", ""))
-    return "\n".join(chunks)

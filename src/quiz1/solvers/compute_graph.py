@@ -243,6 +243,22 @@ def search(graph, claim_input, claim, eval_input, constant=5.0, tol=0.5, max_sta
     )
 
 
+def all_programs(graph, x, constant=5.0, with_alpha=False, max_states=200_000):
+    """Every distinct output of the programs drawn as ``graph`` with every leaf set to ``x``, one program each.
+
+    Returns
+    -------
+    list of (ndarray of shape (len(x),), dict)
+        The output, and the program as {op node: ``Form``, or None where it is the natural reading's first form}.
+    """
+    x = np.asarray(x, float)
+    k = len(x)
+    _, finals, _, _ = _frontier_search(graph, np.concatenate([x, x]), k, np.zeros(k), np.inf, constant, with_alpha,
+                                       max_states)
+    natural = {n: node_forms(graph, n, with_alpha)[0] for n in graph.ops}
+    return [(v[k:], {n: (f if f is not natural[n] else None) for n, f in ch.items()}) for v, _, ch in finals or []]
+
+
 def evaluate_choice(graph, choice, x, constant=5.0):
     """Output of the program ``choice`` (node -> ``Form``) with every leaf set to ``x``."""
     vals = {}

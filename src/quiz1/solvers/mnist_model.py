@@ -9,7 +9,6 @@ defined in ``__main__``) -- but unpickling runs code, so only when trusted.
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
 # %% imports
-import io
 import pickle
 import sys
 from dataclasses import dataclass

@@ -1,0 +1,101 @@
+"""The grade report: frozen, printable as a table for a TA, and as the one JSON object ``quiz1 check --json`` gives."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VERDICTS = ("correct", "wrong", "unverified", "error", "missing")
+QUESTIONS = tuple(f"Q{n}" for n in range(1, 8))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One question: ``status`` is one of VERDICTS; ``found``/``expected`` as text, ``note`` for the TA."""
+
+    status: str
+    found: str | None = None
+    expected: str | None = None
+    note: str | None = None
+
+    def __post_init__(self):
+        if self.status not in VERDICTS:
+            raise ValueError(f"verdict status: expected one of {', '.join(VERDICTS)} but found '{self.status}'")
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An error in the run, located as Jupyter shows it: notebook, ``In [n]``, the exception and the line."""
+
+    notebook: str
+    cell: str                 # "In [5]", or "cell 12" when it never got an execution count
+    exception: str            # "NameError: name 'x' is not defined"
+    line: str | None          # the student's line that raised, when the traceback names it
+    knock_on: str | None      # "In [3]" when this error only follows from an earlier one
+    cause: str                # "student", or "grading machine: ..." (no CUDA, a package not installed, no network)
+
+    def describe(self) -> str:
+        where = f"{self.notebook} {self.cell}"
+        text = f"{where}: {self.exception}" + (f"  <- `{self.line}`" if self.line else "")
+        if self.knock_on:
+            text += f"  (knock-on of {self.knock_on})"
+        if self.cause != "student":
+            text += f"  [{self.cause}]"
+        return text
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """Everything ``grade_submission`` found about one zip."""
+
+    zip_name: str
+    student_id: str | None
+    problems: tuple
+    warnings: tuple
+    seconds: float
+    timed_out: bool
+    kernel_died: bool
+    interrupted: bool
+    errors: tuple                                   # CellError
+    questions: dict = field(default_factory=dict)   # "Q1".."Q7" -> Verdict
+    notebooks: tuple = ()
+    sandbox: str = ""                                # how the notebook was confined, in words
+
+    @property
+    def passed(self) -> bool:
+        """No layout problem, the run finished without an error, and no question wrong, in error or missing."""
+        return not (self.problems or self.errors or self.timed_out or self.kernel_died or self.interrupted
+                    or any(v.status in ("wrong", "error", "missing") for v in self.questions.values()))
+
+    def to_json(self) -> dict:
+        return {
+            "student_id": self.student_id,
+            "passed": self.passed,
+            "zip": self.zip_name,
+            "notebooks": list(self.notebooks),
+            "sandbox": self.sandbox,
+            "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
+            "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,
+                          "kernel_died": self.kernel_died, "interrupted": self.interrupted,
+                          "errors": [{**e.__dict__, "text": e.describe()} for e in self.errors]},
+            "questions": {q: dict(v.__dict__) for q, v in self.questions.items()},
+        }
+
+    def table(self) -> str:
+        """The report as a TA reads it: layout, run, one line a question with its notes below."""
+        lines = [f"submission   {self.zip_name}   student {self.student_id or '(unknown)'}"]
+        lines += [f"  problem: {p}" for p in self.problems] + [f"  warning: {w}" for w in self.warnings]
+        state = ("kernel died" if self.kernel_died else "interrupted (Ctrl-C)" if self.interrupted
+                 else "timed out" if self.timed_out else "ran to the end")
+        lines.append(f"run          {state} in {self.seconds:.1f} s, {len(self.errors)} error(s)"
+                     + (f"; {self.sandbox}" if self.sandbox else ""))
+        lines += [f"  error: {e.describe()}" for e in self.errors]
+        for q in QUESTIONS:
+            v = self.questions.get(q)
+            if v is None:
+                continue
+            lines.append(f"{q:<12} {v.status}" + (f"   found {v.found}" if v.found else ""))
+            if v.expected and v.status != "correct":
+                lines.append(f"{'':<12}   expected {v.expected}")
+            if v.note:
+                lines.append(f"{'':<12}   {v.note}")
+        lines.append(("PASS" if self.passed else "FAIL") + f": {self.zip_name}")
+        return "\n".join(lines)
