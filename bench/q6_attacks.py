@@ -6,6 +6,11 @@ foolbox DDN and FMN, adv_lib DDN, FMN and ALMA; each missing library is skipped 
 Every adversarial image is rounded with the same repair as quiz1 (smallest scale of the perturbation whose
 uint8 rounding stays adversarial), so the comparison is of L2 after rounding, in [0, 1] units.
 Run: .venv/bin/python bench/q6_attacks.py MODEL.pth QUIZ_DATA_DIR MNIST_DIR [--n-val 20] [--quiz1-only]
+
+With --eps E the bench compares the quiz's literal problem instead: the objective (p_t - 1)^2 of the saved image
+inside the L2 ball of radius E ([0, 1] units), quiz1's ``attack(eps=E)`` against targeted PGD-L2 (torchattacks)
+and APGD (adv_lib, CE and DLR losses) at the same radius, every result through the same 8-bit rounding inside the
+ball (``to_uint8_within``), judged by M.
 """
 import argparse
 import sys
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 
 from quiz1.data.loaders import load_image, load_mnist
-from quiz1.solvers.adversarial import attack, to_uint8_adversarial
+from quiz1.solvers.adversarial import attack, to_uint8_adversarial, to_uint8_within
 from quiz1.solvers.mnist_model import load_model
 
 
@@ -81,6 +86,69 @@ def _lib_attacks(model):
     return out
 
 
+def _ball_attacks(model, eps):
+    """Library attacks that maximise the target's score inside the L2 ball of radius eps."""
+    out = {}
+    try:
+        import torchattacks
+
+        def pgd(x, t):
+            a = torchattacks.PGDL2(model, eps=eps, alpha=eps / 8, steps=200, random_start=False)
+            a.set_mode_targeted_by_label(quiet=True)
+            return a(x, t)
+        out["torchattacks PGD-L2"] = pgd
+    except ImportError:
+        print("torchattacks missing: skipped")
+    try:
+        sys.modules.setdefault("visdom", types.ModuleType("visdom"))
+        from adv_lib.attacks import apgd
+
+        for loss in ("ce", "dlr"):
+            out[f"adv_lib APGD ({loss.upper()})"] = (lambda loss: lambda x, t: apgd(
+                model, x, t, eps=eps, norm=2, targeted=True, n_iter=200, loss_function=loss))(loss)
+    except ImportError:
+        print("adv_lib missing: skipped")
+    return out
+
+
+def eps_main(model, cases, eps):
+    """The literal-objective table: median (p_t - 1)^2 of the saved image, share inside the ball, target reached."""
+    methods = {"quiz1": None, **_ball_attacks(model, eps)}
+    rows = {m: [] for m in methods}
+    for name, img, t in cases:
+        x0 = torch.tensor(img, dtype=torch.float32)[None, None] / 255
+        line = [f"{name:<14}"]
+        for m, fn in methods.items():
+            t0 = time.perf_counter()
+            if fn is None:
+                r = attack(model, img, t, eps=eps)
+                u8 = r.adv_u8
+            else:
+                try:
+                    adv = fn(x0, torch.tensor([t]))
+                    u8, _ = to_uint8_within(model, x0, (adv - x0).detach(), t, eps)
+                except Exception as e:  # a library failing on a case: the image itself, reported
+                    print(f"  {m} failed on {name}: {e.__class__.__name__}: {e}")
+                    u8 = img
+            with torch.no_grad():
+                p = torch.softmax(model(torch.tensor(u8, dtype=torch.float32)[None, None] / 255), 1)[0]
+            l2 = float(np.linalg.norm((u8.astype(float) - img) / 255))
+            rows[m].append(((float(p[t]) - 1) ** 2, l2 <= eps + 1e-12, int(p.argmax()) == t, time.perf_counter() - t0))
+            line.append(f"{rows[m][-1][0]:.3e}")
+        print("  ".join(line), flush=True)
+    print(f"(columns: {', '.join(methods)}; (p_t - 1)^2 of the saved 8-bit image, L2 <= {eps:g} in [0, 1] units)")
+    print(f"\n{'method':<24} {'median (p_t-1)^2':>17} {'inside ball':>12} {'target read':>12} {'sec/img':>8}")
+    for m, v in rows.items():
+        print(f"{m:<24} {np.median([r[0] for r in v]):>17.3e} {np.mean([r[1] for r in v]) * 100:>11.0f}% "
+              f"{np.mean([r[2] for r in v]) * 100:>11.0f}% {np.median([r[3] for r in v]):>8.2f}")
+    libs = [m for m in rows if m != "quiz1"]
+    if libs:
+        best = min(libs, key=lambda m: np.median([r[0] for r in rows[m]]))
+        q, b = np.median([r[0] for r in rows["quiz1"]]), np.median([r[0] for r in rows[best]])
+        print(f"\nquiz1 median objective {q:.3e} vs best library ({best}) {b:.3e}: "
+              f"{'quiz1 <= best' if q <= b else 'quiz1 > best'}")
+
+
 def _cases(quiz_dir, mnist_dir, n_val):
     i0, i1 = load_image(Path(quiz_dir) / "Q6" / "I0.png"), load_image(Path(quiz_dir) / "Q6" / "I1.png")
     cases = [("I0->1", i0, 1), ("I1->0", i1, 0), ("I1->7", i1, 7)]
@@ -98,11 +166,14 @@ def main(argv=None):
     ap.add_argument("--n-val", type=int, default=20, help="validation images with random targets (default 20)")
     ap.add_argument("--steps", type=int, default=None, help="quiz1's step count (default: the attack's own)")
     ap.add_argument("--quiz1-only", action="store_true", help="time quiz1's attack alone (no libraries, no ablation)")
+    ap.add_argument("--eps", type=float, help="compare the literal objective inside the L2 ball of this radius")
     args = ap.parse_args(argv)
     model = load_model(args.model).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     cases = _cases(args.quiz_dir, args.mnist_dir, args.n_val)
+    if args.eps is not None:
+        return eps_main(model, cases, args.eps)
     methods = {"quiz1": None}
     if not args.quiz1_only:
         methods |= {"quiz1 at T = 1 (ablation)": None, **_lib_attacks(model)}

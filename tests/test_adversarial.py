@@ -267,3 +267,52 @@ def test_cli_attack_untrusted_pickle(tmp_path, capsys):
                  "--model", str(tmp_path / "whole.pth")]) == 2
     assert "--trust-model" in capsys.readouterr().err
 
+
+def _pgd_within(model, img, target, eps, steps=100):
+    """An independent targeted PGD-L2 on cross-entropy (T = 1), written here: fixed step 2.5 eps / steps, the box by
+    clamping, the ball by rescaling; then plain rounding to 8 bits, scaled down until the rounded change fits."""
+    x0 = torch.tensor(img, dtype=torch.float64)[None, None] / 255
+    m = CustomModel().double().eval()
+    m.load_state_dict(model.state_dict())
+    d = torch.zeros_like(x0, requires_grad=True)
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(m((x0 + d).clamp(0, 1)), torch.tensor([target]))
+        (g,) = torch.autograd.grad(loss, d)
+        with torch.no_grad():
+            d -= 2.5 * eps / steps * g / g.norm().clamp_min(1e-12)
+            d.copy_((x0 + d).clamp(0, 1) - x0)
+            d *= min(1.0, eps / float(d.norm().clamp_min(1e-12)))
+    for s in np.linspace(1, 0, 101):
+        u8 = np.round(((x0 + s * d.detach()).clamp(0, 1) * 255)[0, 0].numpy()).astype(np.uint8)
+        if np.linalg.norm((u8.astype(float) - img) / 255) <= eps:
+            with torch.no_grad():
+                return u8, float(torch.softmax(m(torch.tensor(u8 / 255.0)[None, None]), 1)[0, target])
+    raise AssertionError("unreachable: s = 0 is the image itself")
+
+
+@pytest.mark.parametrize("image, target", [("I0", 1), ("I1", 7), ("I1", 0)])
+def test_literal_objective_inside_the_ball_after_rounding(standin, quiz_data, image, target):
+    """The quiz's eq. (7)/(8) inside each reading of eps: the saved 8-bit image is inside the ball and the box, M's
+    own verdict on it is what is reported, and no reading does worse than an independent PGD at the same radius
+    after the same 8-bit constraint. At the RMS reading (L2 <= 2.8) the target is read and is at least as sure as M
+    is of the quiz's own clean digits (the stand-in is trained with label smoothing 0.05, so M's confidence on a
+    clean digit is about 0.96, not 1)."""
+    model = standin[0]
+    img = load_image(quiz_data / "Q6" / f"{image}.png")
+    clean = [load_image(quiz_data / "Q6" / f"{n}.png") for n in ("I0", "I1")]
+    with torch.no_grad():
+        sure = float(torch.softmax(model(torch.tensor(np.stack(clean), dtype=torch.float32)[:, None] / 255), 1)
+                     .max(1).values.min())
+    for eps in (0.1, 2.8):
+        r = attack(model, img, target, eps=eps, steps=150)
+        assert r.adv_u8.dtype == np.uint8 and r.adv_u8.shape == (28, 28)
+        l2 = np.linalg.norm((r.adv_u8.astype(float) - img) / 255)
+        assert l2 <= eps + 1e-12 and r.eps == eps
+        with torch.no_grad():
+            p = torch.softmax(model(torch.tensor(r.adv_u8, dtype=torch.float32)[None, None] / 255), 1)[0]
+        assert r.pred_after_uint8 == int(p.argmax()) and abs(r.p_target - float(p[target])) < 1e-5
+        assert abs(r.objective - (float(p[target]) - 1) ** 2) < 1e-5
+        if eps == 2.8:
+            assert r.success and r.p_target >= sure
+        _, p_pgd = _pgd_within(model, img, target, eps)
+        assert r.p_target >= p_pgd - 1e-3, (eps, r.p_target, p_pgd)

@@ -474,6 +474,8 @@ def _q6_defaults() -> dict:
         "stall_pct": f"{100 * d['stall'][0]:g}",
         "stall_T": f"{d['stall'][1]:g}",
         "track_pct": f"{100 * d['track_uint8']:g}",
+        "gamma_from": f"{100 * d['gamma'][0]:g}",
+        "gamma_to": f"{100 * d['gamma'][1]:g}",
     }
 
 
@@ -502,7 +504,7 @@ def _q6(ctx: BuildContext) -> list:
             1. each step is normalised (steepest descent in $L_2$): its direction is exactly that of $-\nabla_x\log p_t$,
                computed in log space, and the scalar $2(1-p_t)p_t>0$ no longer matters;
             2. the radius is searched (DDN, Rony et al. 2019; FMN, Pintor et al. 2021): $\epsilon$ shrinks while
-               $\arg\max p=t$ and grows while not, by a factor annealed from 5% to 0.1%; the smallest success is kept;
+               $\arg\max p=t$ and grows while not, by a factor annealed from """ + q["gamma_from"] + r"""% to """ + q["gamma_to"] + r"""%; the smallest success is kept;
             3. **assumption, stated:** $p$ is read at a temperature $T$, $p=\mathrm{softmax}(z/T)$, with
                $T=""" + q["temperatures"] + r"""$ in the """ + q["restarts_word"] + r""" restarts, in turn. Which images
                succeed ($\arg\max z=t$) does not depend on $T$, only the step direction does: at $T=1$,
@@ -592,6 +594,36 @@ def _q6(ctx: BuildContext) -> list:
             display(Markdown(r"**The $\\epsilon = 0.1$ verdict**, from the smallest uint8 changes found above "
                              r"(in 0..255 units any change at all has $L_2 \\ge 1$):" + "\\n\\n" + "\\n".join(lines)))
             """),
+        md(r"""
+            **The quiz's literal problem.** Read as written, equations (5)-(8) ask for the image *inside* the ball that
+            drives $p_t$ to 1: $I'=\arg\min_{\lVert I-I'\rVert_2\le\epsilon}\lVert p_t-1\rVert^2$, whether or not
+            $\arg\max p=t$ is reached. `ball_attack` solves it by projected normalised descent on $-\log p_t$ at $T=1$
+            (the same minimisers as $(p_t-1)^2$, without its vanishing gradient), from $\delta=0$ and random points of
+            the ball, onto the exact ball-and-box projection; `to_uint8_within` then keeps the 8-bit image **inside the
+            ball after rounding** with the largest $p_t$ (rounded scalings of $\delta$, and $\delta$ kept on its $k$
+            largest pixels, since a small ball holds a few whole grey levels better than many fractions that round
+            away). It is answered for each reading of $\epsilon$ whose ball holds an 8-bit change: $L_2\le0.1$ in
+            $[0,1]$ units, and a per-pixel RMS of 0.1, i.e. $L_2\le0.1\sqrt{784}=2.8$ (in 0..255 units no change
+            fits: one grey level already has $L_2=1$). $M$ judges every saved image; the table reports what it says,
+            target reached or not.
+            """),
+        code("""
+            readings = [("L2 <= 0.1 in [0,1] units", 0.1, "eps0.1"), ("per-pixel RMS <= 0.1 (L2 <= 2.8)", 2.8, "rms0.1")]
+            q6_ball = {}
+            for name, img, t, why in cases:
+                for reading, eps, tag in readings:
+                    r = attack(model, img, t, eps=eps)
+                    q6_ball[(name, t, tag)] = (reading, r)
+                    Image.fromarray(r.adv_u8).save(f"Q_6/{name}_adv_target{t}_{tag}.png")
+            print(f"{'case':<8}{'answer':<36}{'M says':>7}{'p_t':>9}{'(p_t-1)^2':>11}{'L2 [0,1]':>10}{'inside':>8}")
+            for (name, t), r in q6.items():
+                print(f"{name}->{t:<3}{'(a) smallest change read as t':<36}{r.pred_after_uint8:>7}{r.p_target:>9.4f}"
+                      f"{r.objective:>11.2e}{r.l2_uint8:>10.4f}{'-':>8}")
+                for tag in ("eps0.1", "rms0.1"):
+                    reading, b = q6_ball[(name, t, tag)]
+                    print(f"{'':<8}{'(b) argmin in ' + reading:<36}{b.pred_after_uint8:>7}{b.p_target:>9.4f}"
+                          f"{b.objective:>11.2e}{b.l2_uint8:>10.4f}{str(b.l2_uint8 <= b.eps + 1e-12):>8}")
+            """),
         code("""
             show_answer("Q6", {
                 f"{name}' classified as (target {t})": f"{r.pred_after_uint8} with p_{t} = {r.p_target:.4f}; "
@@ -600,6 +632,10 @@ def _q6(ctx: BuildContext) -> list:
             } | {
                 "images": "shown above; saved as Q_6/I0_adv_target1.png, Q_6/I1_adv_target0.png, Q_6/I1_adv_target7.png",
                 "eps = 0.1 attainable?": "; ".join(f"{reading}: {'yes' if good else 'no'}" for reading, good in ok.items()),
+            } | {
+                f"eq. (7)/(8) literally, {name} -> {t}, {reading}": f"M says {b.pred_after_uint8}, p_{t} = {b.p_target:.4f}, "
+                f"objective {b.objective:.2e}, L2 {b.l2_uint8:.4f}; saved as Q_6/{name}_adv_target{t}_{tag}.png"
+                for (name, t, tag), (reading, b) in q6_ball.items()
             })
             """),
     ]
