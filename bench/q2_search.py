@@ -14,11 +14,12 @@ from torchviz import make_dot
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from q2_programs import random_program, run  # noqa: E402
 
+from quiz1.data.loaders import figure1_dot  # noqa: E402
 from quiz1.solvers.compute_graph import claim_tolerance, parse_torchviz, search  # noqa: E402
 
 
 def main(n=20):
-    fig = parse_torchviz((Path(__file__).resolve().parents[1] / "src/quiz1/solvers/figure1.dot").read_text())
+    fig = parse_torchviz(figure1_dot(), "Figure 1")
     t = time.perf_counter()
     r = search(fig, [1, 2, 3], [7, 11, 17], [4, 5, 6], 5.0, claim_tolerance(["7", "11", "17"]))
     print(f"Figure 1: {len(fig.ops)} ops, tried {r.candidates}, consistent {r.consistent}, "

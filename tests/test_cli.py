@@ -33,7 +33,9 @@ def test_q7_json(capsys):
     rc, out, _ = _run(capsys, "q7", "--json")
     res = json.loads(out)
     assert rc == 0 and "second time" in res["original_error"]
-    assert_allclose(res["grad_after_first"], [18.0]) and assert_allclose(res["grad_after_second"], [36.0]) is None
+    # x1 = 1 + 1 + 1 = 3, d(x1^2)/dx0 = 2 x1 (1 + 2 x0) = 18 per pass; gradients accumulate: 18, then 36
+    assert_allclose(res["grad_after_first"], [18.0])
+    assert_allclose(res["grad_after_second"], [36.0])
 
 
 def _bad_inputs(tmp_path, standin_dir):
@@ -60,6 +62,7 @@ def _bad_inputs(tmp_path, standin_dir):
         p = d / "Q5" / "xy.npz"
         p.write_bytes(p.read_bytes()[:100])
     variant("truncated_npz", truncate)
+    variant("q5_too_few", lambda d: np.savez(d / "Q5" / "ab.npz", np.load(d / "Q5" / "ab.npz")["arr_0"][:, :2]))
     evil = tmp_path / "evil.zip"
     shutil.copy(cases["missing"], evil)
     with zipfile.ZipFile(evil, "a") as zf:
@@ -71,7 +74,7 @@ def _bad_inputs(tmp_path, standin_dir):
 @pytest.mark.parametrize("case, needle", [
     ("missing", "Q1Q4I3.npz not found"), ("not_one_hot", "labels.txt: labels should be one-hot"),
     ("nan_logits", "nan_logits.zip:Q1/data.txt: logits should be finite"), ("truncated_npz", "xy.npz: could not be read"),
-    ("dotdot", "'../x' points outside"),
+    ("dotdot", "'../x' points outside"), ("q5_too_few", "ab.npz: should hold at least 10 points but holds 2"),
 ])
 def test_build_bad_input_exit_2_nothing_written(capsys, tmp_path, standin_dir, case, needle):
     path = _bad_inputs(tmp_path, standin_dir)[case]
@@ -101,3 +104,17 @@ def test_data_standin_writes_layout(capsys, tmp_path):
     names = sorted(p.relative_to(tmp_path / "sd").as_posix() for p in (tmp_path / "sd").rglob("*.*"))
     assert names == ["Q1/data.txt", "Q1/labels.txt", "Q4/Q1Q4I1.txt", "Q4/Q1Q4I2.npz", "Q4/Q1Q4I3.npz",
                      "Q5/ab.npz", "Q5/xy.npz", "Q6/I0.png", "Q6/I1.png"]
+
+
+def test_list_options_take_negative_numbers(capsys):
+    """Lists written as a user types them, starting with a minus sign, with or without '=': the same answer, and
+    the eval input really is negative (Figure 1's natural reading at x, derived by hand from the figure)."""
+    glued = _run(capsys, "q2", "--inputs=-1,-2,-3", "--claim=-25,-30,-35", "--eval=-4,5,-6", "--json")
+    spaced = _run(capsys, "q2", "--inputs", "-1,-2,-3", "--claim", "-25,-30,-35", "--eval", "-4,5,-6", "--json")
+    assert glued[0] == spaced[0] == 0 and glued[1] == spaced[1]
+    x = np.array([-4.0, 5.0, -6.0])
+    t1, t2 = 5 * x, x / 5
+    t5 = x + t2
+    natural = (t1 * t2 + (x + 5) + x - t1) + (t5 + t5 / x)
+    res = json.loads(spaced[1])
+    assert res["consistent"] == 0 and np.allclose(res["eval_outputs"][0], natural)  # no match: the natural reading

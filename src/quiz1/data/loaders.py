@@ -38,6 +38,8 @@ QUIZ_FILES: dict[str, str] = {
 }
 OPTIONAL_FILES: dict[str, str] = {"model.pth": "Q_6"}
 
+#: fewest points in each Q5 set (xy.npz, ab.npz) the solver can order along a curve
+Q5_MIN_POINTS = 10
 #: largest total uncompressed size accepted from a zip (bytes)
 ZIP_SIZE_CAP = 1 << 30
 ZIP_ENTRY_CAP = 10_000
@@ -271,8 +273,9 @@ def load_quiz_data(root: str | Path) -> QuizData:
     q1 = load_q1(files["data.txt"], files["labels.txt"])
     q4 = {n: load_cloud(files[n]) for n in ("Q1Q4I1.txt", "Q1Q4I2.npz", "Q1Q4I3.npz")}
     xy, ab = load_pair_set(files["xy.npz"], "xy"), load_pair_set(files["ab.npz"], "ab")
-    if xy.shape[1] < 2 or ab.shape[1] < 2:
-        raise ValueError(f"{files['xy.npz']}: xy and ab should hold at least 2 points each but hold {xy.shape[1]} and {ab.shape[1]}")
+    for name, arr in (("xy.npz", xy), ("ab.npz", ab)):
+        if arr.shape[1] < Q5_MIN_POINTS:  # the Q5 solver needs this many to order a curve
+            raise ValueError(f"{files[name]}: should hold at least {Q5_MIN_POINTS} points but holds {arr.shape[1]}")
     q6 = Q6Data(load_image(files["I0.png"]), load_image(files["I1.png"]), files.get("model.pth"))
     return QuizData(files=files, q1=q1, q4=q4, q5=Q5Data(xy, ab), q6=q6)
 

@@ -17,10 +17,10 @@ correspondence from the geometry instead:
    x takes its nearest unused target) with refitting.
 
 Orientation: f and f run backwards along the curve give the same two sets
-whenever the x set is symmetric, so the data cannot tell them apart. Both are
-fitted; the one with the lower Chamfer distance wins, and on a tie (within
-1e-9) the convention is that the smallest x maps to the curve end with the
-smaller alpha.
+whenever the x set is symmetric, so the data cannot tell them apart. Both
+initial pairings are built, and the one whose speed along the curve is smoother
+in x (lower roughness) is fitted; when the two differ by less than 5%, the
+convention is that the smallest x maps to the curve end with the smaller alpha.
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
