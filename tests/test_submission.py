@@ -124,3 +124,15 @@ def test_every_generated_code_cell_compiles():
     for i, c in enumerate(nb.cells):
         if c.cell_type == "code":
             compile(c.source, f"cell {i}", "exec")
+
+
+def test_markdown_cells_are_not_indented_code_blocks():
+    """Text substituted into a template (the assumptions list) must not leave the rest indented: four leading
+    spaces turn Markdown into a grey preformatted block. Every Markdown cell starts at column 0; the title is an h1."""
+    nb = build_notebook(BuildContext("A0000000X", "**Embedded** data", assumptions=["one", "two"]))
+    md_cells = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert md_cells[0].startswith("# CS5242")
+    assert "\n- one\n- two\n" in md_cells[0]
+    for src in md_cells:
+        first = next(ln for ln in src.splitlines() if ln.strip())
+        assert not first.startswith(" "), first

@@ -80,9 +80,13 @@ def code(text: str):
 
 
 def _dedent(text: str) -> str:
-    import textwrap
-
-    return textwrap.dedent(text).strip("\n")
+    """Remove the template's indentation. Unlike ``textwrap.dedent``, text substituted into a template at column 0
+    (an f-string's multi-line value) does not stop the rest from being dedented: the template's indentation is the
+    smallest non-zero one, and every line carrying it loses it."""
+    lines = text.strip("\n").splitlines()
+    pads = [len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()]
+    pad = min((n for n in pads if n > 0), default=0)
+    return "\n".join(ln[pad:] if ln[:pad] == " " * pad else ln for ln in lines).strip("\n")
 
 
 @dataclass
