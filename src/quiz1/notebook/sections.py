@@ -615,13 +615,13 @@ def _q6(ctx: BuildContext) -> list:
                     r = attack(model, img, t, eps=eps)
                     q6_ball[(name, t, tag)] = (reading, r)
                     Image.fromarray(r.adv_u8).save(f"Q_6/{name}_adv_target{t}_{tag}.png")
-            print(f"{'case':<8}{'answer':<36}{'M says':>7}{'p_t':>9}{'(p_t-1)^2':>11}{'L2 [0,1]':>10}{'inside':>8}")
+            print(f"{'case':<8}{'answer':<48}{'M says':>7}{'p_t':>9}{'(p_t-1)^2':>11}{'L2 [0,1]':>10}{'inside':>8}")
             for (name, t), r in q6.items():
-                print(f"{name}->{t:<3}{'(a) smallest change read as t':<36}{r.pred_after_uint8:>7}{r.p_target:>9.4f}"
+                print(f"{f'{name}->{t}':<8}{'(a) smallest change read as t':<48}{r.pred_after_uint8:>7}{r.p_target:>9.4f}"
                       f"{r.objective:>11.2e}{r.l2_uint8:>10.4f}{'-':>8}")
                 for tag in ("eps0.1", "rms0.1"):
                     reading, b = q6_ball[(name, t, tag)]
-                    print(f"{'':<8}{'(b) argmin in ' + reading:<36}{b.pred_after_uint8:>7}{b.p_target:>9.4f}"
+                    print(f"{'':<8}{'(b) argmin in ' + reading:<48}{b.pred_after_uint8:>7}{b.p_target:>9.4f}"
                           f"{b.objective:>11.2e}{b.l2_uint8:>10.4f}{str(b.l2_uint8 <= b.eps + 1e-12):>8}")
             """),
         code("""
