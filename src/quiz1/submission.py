@@ -19,12 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-from .data.loaders import OPTIONAL_FILES, QUIZ_FILES, load_quiz_data, opened_input
+from .data.loaders import FOLDERS, OPTIONAL_FILES, QUIZ_FILES, load_quiz_data, opened_input
 from .data.standin import write_standin
 
 STUDENT_ID = re.compile(r"^A\d{7}[A-Z]$")
 DEFAULT_ID = "A0000000X"
-FOLDERS = ("Q_1", "Q_4", "Q_5", "Q_6")
 
 
 def validate_student_id(sid: str) -> str:

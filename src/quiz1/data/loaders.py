@@ -37,6 +37,8 @@ QUIZ_FILES: dict[str, str] = {
     "I1.png": "Q_6",
 }
 OPTIONAL_FILES: dict[str, str] = {"model.pth": "Q_6"}
+#: the submission's data folders, as the quiz names them
+FOLDERS: tuple[str, ...] = tuple(sorted(set(QUIZ_FILES.values())))
 
 #: fewest points in each Q5 set (xy.npz, ab.npz) the solver can order along a curve
 Q5_MIN_POINTS = 10

@@ -435,10 +435,8 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                     continue
                 label = f"In [{cell.execution_count}]" if cell.execution_count else f"cell {i + 1}"
                 err = _cell_error(name, cell, label, earlier)
-                if err is not None:
-                    earlier.append((label, cell.source))
-                elif (name, i) in stopped or cell.execution_count is None:
-                    earlier.append((label, cell.source))
+                if err is not None or (name, i) in stopped or cell.execution_count is None:
+                    earlier.append((label, cell.source))  # what a later NameError may be a knock-on of
                 text, plots = _output_text(cell)
                 cells.append(_Cell(name, i, label, cell.source, qs, text, plots,
                                    cell.execution_count is not None, err))

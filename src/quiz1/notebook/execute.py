@@ -129,13 +129,3 @@ def run_notebook(nb, cwd: str | Path, *, timeout: float = 600, budget: float = 1
     finally:
         bar.close()
     return RunResult(time.monotonic() - t0, timed_out, died, interrupted, stopped, tuple(timeouts))
-
-
-def cell_errors(nb) -> list[tuple[int, str]]:
-    """(cell index, "Ename: evalue") for every error output in an executed notebook."""
-    out = []
-    for i, cell in enumerate(nb.cells):
-        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if o.get("output_type") == "error":
-                out.append((i, f"{o.get('ename')}: {o.get('evalue')}"))
-    return out
