@@ -32,3 +32,19 @@ def standin_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("standin")
     write_standin(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory) -> Path:
+    """quiz1's own build on the real quiz data (stand-in model trained on the real MNIST), made once per session:
+    a folder holding ``A0123456X.zip`` and ``A0123456X.html``."""
+    from quiz1.cli import main
+
+    if not QUIZ_DATA.is_dir():
+        pytest.skip(f"real quiz data not present at {QUIZ_DATA}")
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST test split not present at {MNIST}")
+    out = tmp_path_factory.mktemp("real-build")
+    assert main(["build", "--data", str(QUIZ_DATA), "--student-id", "A0123456X", "--out", str(out),
+                 "--mnist", str(MNIST), "--quiet"]) == 0
+    return out

@@ -93,13 +93,12 @@ def test_build_standin(tmp_path, capsys):
                       os.environ.get("QUIZ1_CACHE") or Path.home() / ".cache")
 
 
-def test_build_real_data_and_grade_it(tmp_path, quiz_data, mnist_dir, capsys):
+def test_build_real_data_and_grade_it(real_build, tmp_path, quiz_data, mnist_dir, capsys):
     """quiz1's own build on the real data, graded in the sandbox as a student's would be: Q1, Q2, Q6 (the stand-in
     model in the zip) and Q7 correct, Q3-Q5 shown for a human; its Q1 answers against numpy; no builder paths."""
-    assert main(["build", "--data", str(quiz_data), "--student-id", "A0123456X", "--out", str(tmp_path),
-                 "--mnist", str(mnist_dir), "--quiet"]) == 0
-    z = tmp_path / "A0123456X.zip"
-    capsys.readouterr()
+    z = real_build / "A0123456X.zip"
+    assert (real_build / "A0123456X.html").is_file()  # beside the zip, not in it
+    assert "A0123456X.html" not in _layout(z)
     assert main(["check", str(z), "--quiet", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     got = {q: v["status"] for q, v in rep["questions"].items()}
@@ -138,3 +137,96 @@ def test_markdown_cells_are_not_indented_code_blocks():
     for src in md_cells:
         first = next(ln for ln in src.splitlines() if ln.strip())
         assert not first.startswith(" "), first
+
+
+# ---- the notebook's sources: percent-format question files, read with jupytext (#17)
+
+QUESTIONS = Path(__file__).resolve().parents[1] / "src" / "quiz1" / "notebook" / "questions"
+
+
+def test_question_files_pass_ruff():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", str(QUESTIONS)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_one_parameters_cell_that_papermill_can_override(tmp_path):
+    """Every file's parameters land in one cell tagged `parameters`, holding this build's values; papermill's own
+    loader and parameterize_notebook inject its cell right after it, so running the two gives papermill's value."""
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = build_notebook(BuildContext("A0123456X", "some data", trust_model=True))
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    ns: dict = {}
+    exec(nb.cells[tagged[0]].source, ns)  # noqa: S102 -- our own generated cell
+    from quiz1.data.loaders import figure1_dot
+
+    assert (ns["STUDENT_ID"], ns["DATA_DESCRIPTION"], ns["TRUST_MODEL"]) == ("A0123456X", "some data", True)
+    assert ns["FIGURE1_DOT"] == figure1_dot()
+    assert ns["Q6_ATTACK"]["steps"] > 0
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    nb2 = parameterize_notebook(load_notebook_node(str(tmp_path / "nb.ipynb")), {"STUDENT_ID": "A7654321Y"})
+    injected = nb2.cells[tagged[0] + 1]
+    assert "injected-parameters" in injected.metadata.tags
+    exec(injected.source, ns)  # noqa: S102
+    assert ns["STUDENT_ID"] == "A7654321Y"
+
+
+def test_text_quotes_the_build_values_and_no_placeholder_is_left():
+    from quiz1.notebook.build import PLACEHOLDER, attack_defaults
+
+    nb = build_notebook(BuildContext("A0123456X", "DATA-XYZ", assumptions=["first", "second"], model_description="MODEL-Q"))
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert not PLACEHOLDER.search(md) and "{{DATA" not in md
+    assert "DATA-XYZ" in md and "MODEL-Q" in md and "- first\n- second" in md
+    d = attack_defaults()
+    assert f"The {d['restarts']} restarts" in md and f"run as one batch for {d['steps']}\nsteps" in md
+    assert f"{100 * d['gamma'][0]:.0f}% to {100 * d['gamma'][1]:.1f}%" in md
+
+
+def test_unknown_placeholder_is_an_error():
+    from quiz1.notebook.build import fill
+
+    with pytest.raises(AssertionError, match="NOT_SET"):
+        fill("a {{NOT_SET}} b", {"X": 1}, set())
+    assert fill("{{X.k.1:.0%}} and {{X.t}}", {"X": {"k": (0, 0.25), "t": (1, 2)}}, set()) == "25% and 1, 2"
+
+
+def test_q2_cell_in_the_file_is_the_program_the_build_writes():
+    """The question file shows the program the solver writes for Figure 1, so reading the file is reading the
+    notebook's answer (the build rewrites it from the solver; the two must agree)."""
+    import jupytext
+
+    from quiz1.notebook.build import BuildContext, build_values, _compute_tree
+
+    cell = next(c for c in jupytext.read(QUESTIONS / "q2_compute_graph.py").cells if c.metadata.get("generated"))
+    assert _compute_tree(cell.source, build_values(BuildContext("A0000000X", "x"))) == cell.source
+
+
+def test_solver_code_is_collapsed_and_placed_once():
+    nb = build_notebook(BuildContext("A0000000X", "x"))
+    solver = [c for c in nb.cells if c.cell_type == "code" and "source" in c.metadata.get("quiz1", {})]
+    keys = [(c.metadata["quiz1"]["source"], c.metadata["quiz1"]["cell"]) for c in solver]
+    assert len(keys) == len(set(keys)) > 20
+    assert all(c.metadata["jupyter"]["source_hidden"] for c in solver)
+    drivers = [c for c in nb.cells if c.cell_type == "code" and c not in solver
+               and "parameters" not in c.metadata.get("tags", [])]
+    assert all(not c.metadata.get("jupyter", {}).get("source_hidden") for c in drivers)
+
+
+def test_adding_a_question_is_one_file_and_one_line(tmp_path, monkeypatch):
+    import quiz1.notebook.build as build
+
+    q8 = tmp_path / "q8_extra.py"
+    q8.write_text('# %% [markdown]\n# ## Question 8 — an extra one [1 mark]\n\n# %% [markdown]\n# Asked: $x^2$.\n\n'
+                  '# %% solver="quiz1.notebook.answer"\nfrom quiz1.notebook.answer import show_answer\n\n'
+                  '# %%\nshow_answer("Q8", {"x": 1})\n')
+    monkeypatch.setattr(build, "QUESTION_FILES", [*build.QUESTION_FILES, str(q8)])
+    nb = build.build_notebook(BuildContext("A0000000X", "x"))
+    assert "[Question 8 — an extra one](#q8) [1 mark] · [answer](#answer-Q8)" in nb.cells[0].source
+    assert nb.cells[-1].source == 'show_answer("Q8", {"x": 1})'
+    assert nb.cells[-3].metadata["quiz1"] == {"question": "Q8"}  # the answer helper is not placed twice

@@ -41,6 +41,7 @@ def cmd_build(a) -> int:
     res = build_submission(a.data, a.student_id, a.out, force=a.force, mnist=a.mnist, progress=not a.quiet,
                            trust_model=a.trust_model)
     print(f"wrote {res.zip_path} in {res.seconds:.1f} s")
+    print(f"the notebook as a grader sees it: {res.html_path} (MathJax: {res.mathjax})")
     print(f"data: {res.data_description.replace('**', '')}")
     print(f"check it with: quiz1 check {res.zip_path}")
     return 0

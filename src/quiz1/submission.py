@@ -38,6 +38,8 @@ class BuildResult:
     zip_path: Path
     data_description: str
     seconds: float
+    html_path: Path | None = None  # the executed notebook rendered, beside the zip (not inside it)
+    mathjax: str = ""  # where that page's MathJax comes from
 
 
 def _stage_data(files: dict[str, Path], stage: Path) -> None:
@@ -59,9 +61,11 @@ def _zip_folder(folder: Path, zip_path: Path) -> None:
 def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_ID, out_dir: str | Path = "dist",
                      *, force: bool = False, mnist: str | Path | None = None, progress: bool = True,
                      timeout: int = 1800, trust_model: bool = False) -> BuildResult:
-    """Load and validate the data, generate and execute the notebook, write ``out_dir/<ID>.zip``."""
+    """Load and validate the data, generate and execute the notebook, write ``out_dir/<ID>.zip`` and, beside it,
+    ``out_dir/<ID>.html`` (the executed notebook as the grader will see it)."""
     from .notebook.build import BuildContext, build_notebook
     from .notebook.execute import execute_notebook
+    from .notebook.render import render_html
 
     t0 = time.perf_counter()
     validate_student_id(student_id)
@@ -111,8 +115,13 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
         nbformat.write(nb, stage / f"{student_id}.ipynb")
         tmp_zip = tmp / f"{student_id}.zip"
         _zip_folder(stage, tmp_zip)
+        page, mathjax = render_html(nb)
+        tmp_html = tmp / f"{student_id}.html"
+        tmp_html.write_text(page, encoding="utf-8")
         out_dir.mkdir(parents=True, exist_ok=True)
-        partial = out_dir / f".{student_id}.zip.partial"
-        shutil.move(tmp_zip, partial)
-        os.replace(partial, target)
-    return BuildResult(target, description, time.perf_counter() - t0)
+        html = out_dir / f"{student_id}.html"
+        for src, dst in ((tmp_zip, target), (tmp_html, html)):
+            partial = out_dir / f".{dst.name}.partial"
+            shutil.move(src, partial)
+            os.replace(partial, dst)
+    return BuildResult(target, description, time.perf_counter() - t0, html, mathjax)

@@ -18,7 +18,7 @@ def show_answer(question, rows, note=""):
         for k, v in rows.items()
     )
     box = (
-        f"<div class='quiz1-answer' data-question='{question}' "
+        f"<div class='quiz1-answer' id='answer-{question}' data-question='{question}' "
         "style='border:3px solid #2e7d32;background:#e8f5e9;color:#111;padding:8px 14px;margin:8px 0'>"
         f"<b>Answer {question}</b><table>{cells}</table>"
         + (f"<p>{html.escape(note)}</p>" if note else "")

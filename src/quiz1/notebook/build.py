@@ -1,30 +1,64 @@
-"""Generate the submission notebook from the package's own source.
+"""Generate the submission notebook from the package's own files.
 
-One direction only: a solver module is split at its ``# %% <name>`` markers and
-each piece becomes a code cell, headed by a comment naming the file it came
-from. Fixing a solver therefore fixes the notebook; there is no second copy.
-The text before the first marker (module docstring, ``__future__`` imports)
-stays behind. A cell that imports ``quiz1`` or uses a relative import is an
-internal error: the notebook must run with third-party libraries only.
+The notebook's text and driver code live in ``notebook/questions/``: one
+percent-format file per question (``# %% [markdown]`` cells of Markdown + LaTeX
+as comments, ``# %%`` cells of real Python), read with jupytext. A code cell
+there may carry one of three markers in its ``# %%`` line:
+
+``solver="quiz1.solvers.x" [cells=["name", ...]]``
+    replaced by that module's own ``# %% name`` cells, verbatim, each headed by
+    a provenance line and collapsed (``metadata.jupyter.source_hidden``); a cell
+    already placed earlier in the notebook is not repeated. The marker cell's
+    own body is the import a script or linter needs; it never reaches the
+    notebook.
+``tags=["parameters"]``
+    assignments of the build-time values. All such cells are merged into the
+    notebook's one ``parameters`` cell (papermill's convention) in the
+    preamble, with the values this build was given.
+``generated="compute_tree"``
+    a cell whose named function is rewritten by the solver at build time
+    (Q2's program for Figure 1).
+
+Markdown may quote a value as ``{{NAME}}``, ``{{NAME.key}}``, ``{{NAME.key.0}}``,
+with an optional format spec ``{{NAME.key:.0%}}``. One direction only: fixing
+a solver fixes the notebook; a notebook cell that imports ``quiz1`` is an
+internal error (the notebook runs with third-party libraries only). Adding a
+question is one file in ``questions/`` and one line in ``QUESTION_FILES``.
 """
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import pprint
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jupytext
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-MARKER = re.compile(r"^# %%(.*)$")
 FORBIDDEN_IMPORT = re.compile(r"^\s*(import\s+quiz1\b|from\s+(quiz1\b|\.))", re.M)
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../src/quiz1
+QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
+QUESTION_FILES = [
+    "preamble.py",
+    "q1_softmax.py",
+    "q2_compute_graph.py",
+    "q3_symbolic_grad.py",
+    "q4_encoders.py",
+    "q5_unpaired.py",
+    "q6_adversarial.py",
+    "q7_double_backward.py",
+]
+HEADING = re.compile(r"^## Question (\d+) — (.+?)(?: \[(.+)\])?\s*$")
+PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)((?:\.\w+)*)(?::([^}]*))?\}\}")
 
 
 @dataclass(frozen=True)
 class SourceCell:
-    """One ``# %%`` block of a module: its name, code, and the file it came from."""
+    """One ``# %% name`` cell of a module: its name, code, and the file it came from."""
 
     module: str
     name: str
@@ -36,57 +70,19 @@ class SourceCell:
 
 
 def source_cells(module: str) -> list[SourceCell]:
-    """Split module ``module`` (dotted name) at its ``# %%`` markers, in file order."""
-    mod = importlib.import_module(module)
-    path = Path(mod.__file__).resolve()
+    """The ``# %% name`` cells of module ``module`` (dotted name), in file order, read with jupytext.
+
+    What precedes the first marker (the module docstring, ``__future__`` imports) stays behind.
+    """
+    path = Path(importlib.import_module(module).__file__).resolve()
     rel = f"quiz1/{path.relative_to(PACKAGE_ROOT).as_posix()}"
-    cells, name, lines = [], None, []
-    for line in path.read_text().splitlines():
-        m = MARKER.match(line)
-        if m:
-            if name is not None:
-                cells.append(SourceCell(module, name, "\n".join(lines).strip("\n"), rel))
-            name, lines = m.group(1).strip() or f"cell {len(cells) + 1}", []
-        elif name is not None:
-            lines.append(line)
-    if name is not None:
-        cells.append(SourceCell(module, name, "\n".join(lines).strip("\n"), rel))
-    assert cells, f"{rel} has no '# %%' cells"
+    cells = [SourceCell(module, c.metadata["title"], c.source.strip("\n"), rel)
+             for c in jupytext.read(path, fmt="py:percent").cells if c.metadata.get("title")]
+    assert cells, f"{rel} has no '# %% name' cells"
     for c in cells:
         bad = FORBIDDEN_IMPORT.search(c.code)
         assert bad is None, f"{rel} cell '{c.name}' imports the package itself: {bad.group(0).strip()}"
     return cells
-
-
-def code_from(module: str, *names: str) -> list:
-    """Notebook code cells for ``module``'s ``# %%`` blocks (all of them when no names)."""
-    cells = source_cells(module)
-    if names:
-        by_name = {c.name: c for c in cells}
-        missing = [n for n in names if n not in by_name]
-        assert not missing, f"{module} has no cells named {missing}"
-        cells = [by_name[n] for n in names]
-    return [new_code_cell(f"{c.header()}\n{c.code}", metadata={"quiz1": {"source": c.path, "cell": c.name}}) for c in cells]
-
-
-def md(text: str, **meta):
-    """A Markdown cell (dedented) with optional quiz1 metadata."""
-    return new_markdown_cell(_dedent(text), metadata={"quiz1": meta} if meta else {})
-
-
-def code(text: str):
-    """A driver code cell: notebook-only I/O and display, written here, not a solver."""
-    return new_code_cell(_dedent(text))
-
-
-def _dedent(text: str) -> str:
-    """Remove the template's indentation. Unlike ``textwrap.dedent``, text substituted into a template at column 0
-    (an f-string's multi-line value) does not stop the rest from being dedented: the template's indentation is the
-    smallest non-zero one, and every line carrying it loses it."""
-    lines = text.strip("\n").splitlines()
-    pads = [len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()]
-    pad = min((n for n in pads if n > 0), default=0)
-    return "\n".join(ln[pad:] if ln[:pad] == " " * pad else ln for ln in lines).strip("\n")
 
 
 @dataclass
@@ -100,16 +96,159 @@ class BuildContext:
     trust_model: bool = False
 
 
+def attack_defaults() -> dict:
+    """Q6's attack settings, read from ``min_norm_attack``'s signature (so the text cannot drift from the code)."""
+    from ..solvers.adversarial import min_norm_attack
+
+    keys = ("restarts", "steps", "temperature", "noise", "halve_at", "stall", "track_uint8", "gamma")
+    sig = inspect.signature(min_norm_attack).parameters
+    return {k: sig[k].default for k in keys}
+
+
+def build_values(ctx: BuildContext) -> dict:
+    """Every value the question files quote or assign, for this build."""
+    from ..data.loaders import figure1_dot
+
+    return {
+        "STUDENT_ID": ctx.student_id,
+        "DATA_DESCRIPTION": ctx.data_description,
+        "ASSUMPTIONS": "\n".join(f"- {a}" for a in ctx.assumptions) or "- none beyond those stated in each question",
+        "MODEL_DESCRIPTION": ctx.model_description,
+        "TRUST_MODEL": ctx.trust_model,
+        "FIGURE1_DOT": figure1_dot(),
+        "Q6_ATTACK": attack_defaults(),
+    }
+
+
+def _compute_tree(source: str, values: dict) -> str:
+    """Q2: the program for Figure 1 (natural reading), written by the solver into the cell's ``compute_tree``."""
+    from ..solvers.compute_graph import claim_tolerance, parse_torchviz, search
+
+    natural = search(parse_torchviz(values["FIGURE1_DOT"], "Figure 1"), [1, 2, 3], [7, 11, 17], [4, 5, 6], 5.0,
+                     claim_tolerance(["7", "11", "17"]))
+    return replace_function(source, "compute_tree", natural.code)
+
+
+GENERATED = {"compute_tree": _compute_tree}
+
+
+def replace_function(source: str, name: str, code: str) -> str:
+    """``source`` with its top-level function ``name`` replaced by ``code``."""
+    fn = next((n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    assert fn is not None, f"no function {name} to replace"
+    lines = source.splitlines()
+    return "\n".join(lines[:fn.lineno - 1] + code.strip("\n").splitlines() + lines[fn.end_lineno:])
+
+
+def _quote(value, spec: str) -> str:
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_quote(v, spec) for v in value)
+    return format(value, spec) if spec else str(value)
+
+
+def fill(text: str, values: dict, used: set) -> str:
+    """Markdown ``text`` with its ``{{NAME.key:spec}}`` placeholders replaced by ``values``."""
+    def sub(m):
+        name, path, spec = m.group(1), m.group(2), m.group(3) or ""
+        assert name in values, f"Markdown quotes {{{{{name}}}}}, which this build does not set"
+        used.add(name)
+        v = values[name]
+        for key in filter(None, path.split(".")):
+            v = v[int(key)] if key.isdigit() else v[key]
+        return _quote(v, spec)
+
+    return PLACEHOLDER.sub(sub, text)
+
+
+def _assignment(line: str, values: dict, used: set) -> str:
+    """One line of a parameters cell, ``NAME = default  # note``, with this build's value for NAME."""
+    m = re.match(r"^([A-Z][A-Z0-9_]*)\s*=\s*(.*?)(\s*#.*)?$", line)
+    if not m:
+        return line
+    name, note = m.group(1), (m.group(3) or "").strip()
+    assert name in values, f"parameter {name} has no value in this build"
+    used.add(name)
+    v = values[name]
+    if isinstance(v, str) and "\n" in v and "'''" not in v and "\\" not in v:
+        return (f"{note}\n" if note else "") + f"{name} = '''\\\n{v}'''"
+    text = pprint.pformat(v, width=110, sort_dicts=False)
+    return f"{name} = {text}" + (f"  {note}" if note else "")
+
+
+def _heading(cell) -> re.Match | None:
+    return HEADING.match(cell.source.splitlines()[0]) if cell.cell_type == "markdown" and cell.source else None
+
+
+def contents(files: list[list]) -> str:
+    """The preamble's table of contents: each question and its answer box, linked."""
+    rows = []
+    for cells in files:
+        for c in cells:
+            m = _heading(c)
+            if m:
+                q, title, marks = m.groups()
+                rows.append(f"- [Question {q} — {title}](#q{q})" + (f" [{marks}]" if marks else "")
+                            + f" · [answer](#answer-Q{q})")
+    return "\n".join(rows)
+
+
 def build_notebook(ctx: BuildContext):
     """The whole submission notebook (not executed) as an nbformat NotebookNode."""
-    from . import sections
-
+    files = [jupytext.read(QUESTIONS_DIR / f, fmt="py:percent").cells for f in QUESTION_FILES]
+    values = build_values(ctx) | {"CONTENTS": contents(files)}
+    used: set = set()
+    params = [ln for cells in files for c in cells if "parameters" in c.metadata.get("tags", [])
+              for ln in c.source.splitlines()]
+    placed: set = set()
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["quiz1"] = {"student_id": ctx.student_id}
-    nb.cells.extend(sections.preamble(ctx))
-    for q in sections.QUESTIONS:
-        nb.cells.extend(q.cells(ctx))
+    for name, cells in zip(QUESTION_FILES, files):
+        for c in cells:
+            meta = c.metadata
+            if c.cell_type == "markdown":
+                m = _heading(c)
+                text = fill(c.source, values, used)
+                if m:
+                    text = f'<a id="q{m.group(1)}"></a>\n\n{text}'
+                nb.cells.append(new_markdown_cell(text, metadata={"quiz1": {"question": f"Q{m.group(1)}"}} if m else {}))
+            elif "parameters" in meta.get("tags", []):
+                if params:  # the first parameters cell holds every file's parameters
+                    names = [m.group(1) for ln in params if (m := re.match(r"^([A-Z][A-Z0-9_]*)\s*=", ln))]
+                    code = "\n".join([f"# the values this notebook was built with: {', '.join(names)}"]
+                                      + [_assignment(ln, values, used) for ln in params])
+                    nb.cells.append(new_code_cell(code, metadata={"tags": ["parameters"], "jupyter": {"source_hidden": True}}))
+                    params = []
+            elif "solver" in meta:
+                nb.cells.extend(_solver_cells(meta["solver"], meta.get("cells"), placed))
+            elif "generated" in meta:
+                nb.cells.append(new_code_cell(GENERATED[meta["generated"]](c.source, values)))
+            else:
+                bad = FORBIDDEN_IMPORT.search(c.source)
+                assert bad is None, f"{name}: a driver cell imports the package itself: {bad.group(0).strip()}"
+                nb.cells.append(new_code_cell(c.source))
+    unused = set(values) - used
+    assert not unused, f"values set by the build but used by no question file: {sorted(unused)}"
     nbformat.validate(nb)
     return nb
+
+
+def _solver_cells(module: str, names: list | None, placed: set) -> list:
+    """The collapsed cells of ``module`` (the named ones, else all) not yet in the notebook, after a one-line note."""
+    cells = source_cells(module)
+    if names:
+        by_name = {c.name: c for c in cells}
+        missing = [n for n in names if n not in by_name]
+        assert not missing, f"{module} has no cells named {missing}"
+        cells = [by_name[n] for n in names]
+    cells = [c for c in cells if (c.module, c.name) not in placed]
+    if not cells:
+        return []
+    placed.update((c.module, c.name) for c in cells)
+    n = f"{len(cells)} cell" + "s" * (len(cells) > 1)
+    note = new_markdown_cell(f"<small>▸ Solver code from `{cells[0].path}` ({n}, collapsed: click to expand). "
+                             "It runs here, before the code that uses it.</small>", metadata={"quiz1": {"solver_note": True}})
+    return [note] + [new_code_cell(f"{c.header()}\n{c.code}",
+                                   metadata={"quiz1": {"source": c.path, "cell": c.name}, "jupyter": {"source_hidden": True}})
+                     for c in cells]
