@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from students import Q1_NUMPY, Q6_ATTACK, Q7_FIXED, code, make_zip, md  # noqa: E402  (the tests' student-style pieces)
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=6, help="submissions (default 6)")
@@ -33,7 +34,8 @@ def main() -> None:
         torch.manual_seed(0)
         torch.save(CustomModel().state_dict(), tmp / "data" / "Q6" / "model.pth")
         (tmp / "class").mkdir()
-        cells = [md("## Question 1"), code(Q1_NUMPY.format(digits=4)), md("## Q6"), code(Q6_ATTACK.format(steps=150, step=0.02)), md("## Q7"), code(Q7_FIXED)]
+        cells = [md("## Question 1"), code(Q1_NUMPY.format(digits=4)), md("## Q6"), code(Q6_ATTACK.format(steps=150, step=0.02)),
+                 md("## Q7"), code(Q7_FIXED)]
         for k in range(a.n):
             sid = f"A{9000000 + k:07d}Z"
             make_zip(tmp / "class" / f"{sid}.zip", tmp / "data", {f"{sid}.ipynb": cells})

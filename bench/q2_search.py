@@ -13,7 +13,6 @@ from torchviz import make_dot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from q2_programs import random_program, run  # noqa: E402
-
 from quiz1.data.loaders import figure1_dot  # noqa: E402
 from quiz1.solvers.compute_graph import claim_tolerance, parse_torchviz, search  # noqa: E402
 

@@ -9,8 +9,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from PIL import Image
 
-from quiz1.data.loaders import (find_quiz_files, load_cloud, load_image, load_mnist, load_q1, load_quiz_data,
-                                opened_input, safe_extract)
+from quiz1.data.loaders import find_quiz_files, load_cloud, load_image, load_mnist, load_q1, load_quiz_data, opened_input, safe_extract
 from quiz1.data.standin import write_standin
 
 

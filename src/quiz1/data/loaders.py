@@ -212,7 +212,8 @@ def load_npz_array(path: str | Path, key: str | None = None) -> np.ndarray:
     except (OSError, EOFError, KeyError) as e:
         raise ValueError(f"{path}: could not be read as an npz archive ({e.__class__.__name__}: {e})") from None
     except Exception as e:  # zipfile.BadZipFile and friends from a truncated file
-        raise ValueError(f"{path}: could not be read as an npz archive; it looks truncated or damaged ({e.__class__.__name__}: {e})") from None
+        raise ValueError(f"{path}: could not be read as an npz archive; it looks truncated or damaged "
+                         f"({e.__class__.__name__}: {e})") from None
     return _finite(path, f"array '{k}'", a)
 
 

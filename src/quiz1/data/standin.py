@@ -81,13 +81,15 @@ def make_q6_images(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.
     if mnist_dir is not None:
         images, labels = load_mnist(mnist_dir)
         picks = [int(MNIST_HELDOUT_START + np.flatnonzero(labels[MNIST_HELDOUT_START:] == d)[0]) for d in STANDIN_DIGITS]
-        src = f"MNIST test images #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}) from the MNIST test split given with --mnist, outside the first {MNIST_HELDOUT_START} used for training"
+        src = (f"MNIST test images #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}) from the "
+               f"MNIST test split given with --mnist, outside the first {MNIST_HELDOUT_START} used for training")
         return images[picks[0]], images[picks[1]], src
     from sklearn.datasets import load_digits  # ships its data: no download
 
     d = load_digits()
     picks = [int(np.flatnonzero(d.target == k)[0]) for k in STANDIN_DIGITS]
-    src = f"scikit-learn's bundled digits #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}), upscaled from 8x8 to 28x28"
+    src = (f"scikit-learn's bundled digits #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}), "
+           "upscaled from 8x8 to 28x28")
     return _digits_28(d.images[picks[0]]), _digits_28(d.images[picks[1]]), src
 
 

@@ -154,7 +154,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
 
     def keep(i, res):
         rep = res["report"]
-        for k, (name, text) in enumerate(sorted(res["notebooks"].items())):
+        for k, (_name, text) in enumerate(sorted(res["notebooks"].items())):
             _write(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
         _write(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
         reports[i] = rep

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-
 # a number not glued to a name ("float64", "Q1", "AddBackward0" hold none)
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 BRACKETS = re.compile(r"\[([^\[\]]*)\]")

@@ -222,7 +222,7 @@ def search(graph, claim_input, claim, eval_input, constant=5.0, tol=0.5, max_sta
         if good:
             break
     distinct = {}
-    for v, cnt, ch in good:
+    for v, _cnt, ch in good:
         distinct.setdefault(tuple(np.round(v[k:], 6)), (v, ch))
     natural = {n: node_forms(graph, n)[0] for n in graph.ops}
     nat_vals = evaluate_choice(graph, natural, x, constant)
@@ -314,7 +314,9 @@ def is_isomorphic(graph, out_tensor):
 # %% the audit in words
 def audit_markdown(result, claim_input, claim, eval_input):
     """A plain-words Markdown account of what the search found."""
-    fmt = lambda v: "[" + ", ".join(f"{e:.6g}" for e in v) + "]"
+    def fmt(v):
+        return "[" + ", ".join(f"{e:.6g}" for e in v) + "]"
+
     passes = "; ".join(f"pass {i + 1}: {p['candidates']} programs, "
                        + ("alpha forms of add/sub included" if p["alpha_forms"] else "plain operators only")
                        + ("" if p["complete"] else " (stopped at the state budget)") for i, p in enumerate(result.passes))
