@@ -40,13 +40,14 @@ $(TEST_STAMP): $(RUN_STAMP) pyproject.toml
 run: setup
 	$(VENV)/bin/quiz1 build --force
 
+# pytest-xdist, one worker per core, a test file per worker (the real-data build is shared by one file's tests)
 test: setup-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # the suite with an empty model cache: every trained stand-in is trained here, so no stale cache hides a test
 # that holds for one machine's weights only
 test-fresh: setup-test
-	@d=$$(mktemp -d) && echo "QUIZ1_CACHE=$$d (empty)" && QUIZ1_CACHE=$$d $(PY) -m pytest; rc=$$?; rm -rf "$$d"; exit $$rc
+	@d=$$(mktemp -d) && echo "QUIZ1_CACHE=$$d (empty)" && QUIZ1_CACHE=$$d $(PY) -m pytest -n auto --dist loadfile; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # docs/q1.png, the README's picture: Question 1 of the built notebook's HTML, in headless Chromium
 screenshot: setup-test

@@ -111,9 +111,9 @@ def _ball_attacks(model, eps):
     return out
 
 
-def eps_main(model, cases, eps):
+def eps_main(model, cases, eps, steps=None, quiz1_only=False):
     """The literal-objective table: median (p_t - 1)^2 of the saved image, share inside the ball, target reached."""
-    methods = {"quiz1": None, **_ball_attacks(model, eps)}
+    methods = {"quiz1": None, **({} if quiz1_only else _ball_attacks(model, eps))}
     rows = {m: [] for m in methods}
     for name, img, t in cases:
         x0 = torch.tensor(img, dtype=torch.float32)[None, None] / 255
@@ -121,7 +121,7 @@ def eps_main(model, cases, eps):
         for m, fn in methods.items():
             t0 = time.perf_counter()
             if fn is None:
-                r = attack(model, img, t, eps=eps)
+                r = attack(model, img, t, eps=eps, **({"steps": steps} if steps else {}))
                 u8 = r.adv_u8
             else:
                 try:
@@ -173,7 +173,7 @@ def main(argv=None):
         p.requires_grad_(False)
     cases = _cases(args.quiz_dir, args.mnist_dir, args.n_val)
     if args.eps is not None:
-        return eps_main(model, cases, args.eps)
+        return eps_main(model, cases, args.eps, args.steps, args.quiz1_only)
     methods = {"quiz1": None}
     if not args.quiz1_only:
         methods |= {"quiz1 at T = 1 (ablation)": None, **_lib_attacks(model)}

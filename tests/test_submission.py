@@ -1,13 +1,10 @@
 """End to end: build a zip, check it like a TA, read answers back from the executed notebook."""
-import json
 import re
 import zipfile
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 from quiz1.cli import main
 from quiz1.notebook.build import BuildContext, build_notebook, source_cells
@@ -91,33 +88,6 @@ def test_build_standin(tmp_path, capsys):
     capsys.readouterr()
     _no_builder_paths(z, Path.home(), Path(__file__).resolve().parents[1], tempfile.gettempdir() + "/",
                       os.environ.get("QUIZ1_CACHE") or Path.home() / ".cache")
-
-
-def test_build_real_data_and_grade_it(real_build, tmp_path, quiz_data, mnist_dir, capsys):
-    """quiz1's own build on the real data, graded in the sandbox as a student's would be: Q1, Q2, Q6 (the stand-in
-    model in the zip) and Q7 correct, Q3-Q5 shown for a human; its Q1 answers against numpy; no builder paths."""
-    z = real_build / "A0123456X.zip"
-    assert (real_build / "A0123456X.html").is_file()  # beside the zip, not in it
-    assert "A0123456X.html" not in _layout(z)
-    assert main(["check", str(z), "--quiet", "--json"]) == 0
-    rep = json.loads(capsys.readouterr().out)
-    got = {q: v["status"] for q, v in rep["questions"].items()}
-    assert got == {"Q1": "correct", "Q2": "correct", "Q3": "unverified", "Q4": "unverified", "Q5": "unverified",
-                   "Q6": "correct", "Q7": "correct"}, rep
-    assert rep["passed"] and rep["student_id"] == "A0123456X" and rep["layout"] == {"problems": [], "warnings": []}
-    assert "bubblewrap" in rep["sandbox"]
-    _no_builder_paths(z, mnist_dir.resolve(), quiz_data.resolve(), Path.home())
-    with zipfile.ZipFile(z) as zf:
-        zf.extractall(tmp_path / "x")
-    text = _answers(tmp_path / "x" / "A0123456X.ipynb")
-    mean = float(re.search(r"mean cross-entropy loss over the samples: ([0-9.]+)", text).group(1))
-    total = float(re.search(r"total \(sum\) cross-entropy loss: ([0-9.]+)", text).group(1))
-    z_ = np.loadtxt(quiz_data / "Q1" / "data.txt")
-    y = np.loadtxt(quiz_data / "Q1" / "labels.txt")
-    m = z_.max(1)
-    ref = m + np.log(np.exp(z_ - m[:, None]).sum(1)) - z_[np.arange(len(m)), y.argmax(1)]
-    assert_allclose(mean, ref.mean(), rtol=1e-12)
-    assert_allclose(total, ref.sum(), rtol=1e-12)
 
 
 def test_every_generated_code_cell_compiles():

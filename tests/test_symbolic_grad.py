@@ -93,3 +93,21 @@ def test_cli_json_summary(capsys):
     assert main(["q3", "--json", "--points", "200"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["points_checked"] == 200 and res["max_abs_error"] <= 1e-10 and "dL_dx" in res["latex"]
+
+
+def test_the_proof_rejects_a_wrong_closed_form():
+    """The equality check behind ``proven_equal`` can fail: the gate without W2 (ReLU paths only), or sigma(s)
+    without the - y, are not sympy's derivative."""
+    import sympy as sp
+
+    from quiz1.solvers import symbolic_grad as g
+
+    d = g.derive()
+    f, s = g.forward_symbols()
+    back = {g.f1s: f[0], g.f2s: f[1], g.ss: s}
+    right = d.closed["dL_dx"].subs(back)
+    assert g.same_matrix(d.derived["dL_dx"], right)
+    relu_only = ((g.sigma(g.ss) - g.y) * g.W1 * sp.Matrix([g.H(g.f1s), g.H(g.f2s)])).subs(back)
+    no_label = (g.sigma(g.ss) * g.W1 * (sp.Matrix([g.H(g.f1s), g.H(g.f2s)]) + g.W2)).subs(back)
+    assert not g.same_matrix(d.derived["dL_dx"], relu_only)
+    assert not g.same_matrix(d.derived["dL_dx"], no_label)

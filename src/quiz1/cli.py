@@ -56,7 +56,13 @@ def _executor(a):
     problem = bwrap_problem()
     if problem:
         raise ValueError(problem)
-    return sandboxed_executor(memory_gib=a.memory, threads=getattr(a, "threads", None) or (os.cpu_count() or 1))
+    return sandboxed_executor(memory_gib=a.memory, threads=getattr(a, "threads", None) or _cores())
+
+
+def _cores() -> int:
+    """The cores a grading kernel may use: OMP_NUM_THREADS when set (a shared machine, a test worker), else all."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
 
 
 def cmd_check(a) -> int:
@@ -85,11 +91,11 @@ def cmd_grade(a) -> int:
     zips = collect_zips(a.inputs)
     if not zips:
         raise ValueError(f"{', '.join(a.inputs)}: no .zip file found")
-    jobs = a.jobs or os.cpu_count() or 1
+    jobs = a.jobs or _cores()
     if not a.no_sandbox:
         _executor(a)  # refuse now, in one sentence, where bwrap cannot run
     opts = Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
-                   sandbox=not a.no_sandbox, threads=max(1, (os.cpu_count() or 1) // jobs))
+                   sandbox=not a.no_sandbox, threads=max(1, _cores() // jobs))
     t0 = time.monotonic()
     try:
         reports = grade_class(zips, Path(a.out), opts, jobs=jobs, scheduler=a.scheduler, force=a.force,

@@ -8,6 +8,7 @@ The cache key is a hash of the training data and the training settings.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -60,14 +61,18 @@ def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = T
     key = h.hexdigest()[:16]
     folder = cache_dir()
     pth, info = folder / f"standin-{key}.pth", folder / f"standin-{key}.json"
-    if pth.exists() and info.exists():  # the source sentence is today's (an old cache may name a folder)
-        return pth, {**json.loads(info.read_text()), "source": src}
-    bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None
-    model, rep = train_standin(tx, ty, vx, vy, epochs=EPOCHS, source=src, progress=bar)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = pth.with_suffix(".partial")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(pth)
-    report = {**asdict(rep), "cache_key": key}
-    info.write_text(json.dumps(report, indent=2))
+    with open(folder / f"standin-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes (pytest-xdist workers, two builds) train it once
+        if pth.exists() and info.exists():  # the source sentence is today's (an old cache may name a folder)
+            return pth, {**json.loads(info.read_text()), "source": src}
+        bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None
+        model, rep = train_standin(tx, ty, vx, vy, epochs=EPOCHS, source=src, progress=bar)
+        tmp = pth.with_suffix(".partial")
+        torch.save(model.state_dict(), tmp)
+        tmp.replace(pth)
+        report = {**asdict(rep), "cache_key": key}
+        tmp_info = info.with_suffix(".partial")
+        tmp_info.write_text(json.dumps(report, indent=2))
+        tmp_info.replace(info)
     return pth, report

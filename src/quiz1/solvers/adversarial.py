@@ -218,7 +218,7 @@ def _cosine(k, n, start, end):
     return end + 0.5 * (start - end) * (1 + math.cos(math.pi * k / n))
 
 
-def min_norm_attack(model, x0, target, steps=900, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), noise=(0.01, 0.3),
+def min_norm_attack(model, x0, target, steps=600, restarts=8, temperature=(0.01, 0.02, 0.05, 0.1), noise=(0.01, 0.3),
                     gamma=(0.05, 0.001), alpha=(1.0, 0.01), eps0=1.0, halve_at=0.3, stall=(0.25, 5.0),
                     track_uint8=0.3, seed=0):
     """Smallest-L2 perturbation with argmax = target: normalised descent on ||p_t - 1||^2 with a searched radius.
@@ -336,7 +336,7 @@ def to_uint8_adversarial(model, x0, delta, target, max_scale=2.0, also=None):
     return None, None
 
 
-def ball_attack(model, x0, target, eps, steps=200, restarts=4, seed=0):
+def ball_attack(model, x0, target, eps, steps=100, restarts=4, seed=0):
     """The quiz's literal problem: argmin (p_t - 1)^2 over ||delta||_2 <= eps with x0 + delta in [0, 1] (T = 1).
 
     delta <- proj_{||.|| <= eps, [0,1]}(delta - a_k g / ||g||),  g = grad(-log p_t),  a_k cosine from eps to eps / 100

@@ -93,11 +93,15 @@ def _shift_batch(x, gen, max_shift=2):
     return pad[torch.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]
 
 
-def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, source="", progress=None):
+def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, source="", progress=None,
+                  label_smoothing=0.05):
     """Train CustomModel from scratch: AdamW + one-cycle LR, random shifts; returns (model, TrainReport).
 
     train_x (N, 28, 28) uint8, train_y (N,) int; val_x, val_y likewise. ``progress``: a tqdm-like
-    callable wrapping the step iterator, or None.
+    callable wrapping the step iterator, or None. Label smoothing caps M's confidence (about 0.96 at 0.05) and
+    with it the p_t that Q6's eq. (7)/(8) can reach inside a ball; measured on the shared MNIST split (validation
+    accuracy; p_t at L2 <= 2.8 for I0->1, I1->0, I1->7): 0.05: 99.25%, 0.971, 0.964, 0.971; 0.01: 99.25%, 0.998, 0.988,
+    0.996; 0 (plain cross-entropy): 98.65%, 1.000, 0.904, 0.999. No setting reaches 0.99 on all three.
     """
     import time
 
@@ -119,7 +123,7 @@ def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, s
         idx = perm[pos:pos + batch]
         pos += batch
         xb = _shift_batch(xt[idx], gen)
-        loss = torch.nn.functional.cross_entropy(model(xb), yt[idx], label_smoothing=0.05)
+        loss = torch.nn.functional.cross_entropy(model(xb), yt[idx], label_smoothing=label_smoothing)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -25,7 +25,8 @@
 # otherwise arbitrary azimuth), and points whose code another *distinct* point shares (the branch cut of
 # $\operatorname{atan2}$ at $\pm\pi$ is inside the code range, so it does not merge points).
 #
-# **Neural route (as the quiz asks).** Plain tanh autoencoders $D\to h\to d\to h\to D$ for a few widths, and a
+# **Neural route (as the quiz asks).** A plain tanh autoencoder $D\to16\to d\to16\to D$ as the baseline (widths 4 and 8
+# do worse on every quiz file; `bench/q4_frontier.py` trains 4 to 32), and a
 # *chart network* whose layers use the structure found above: linear maps followed by angle units
 # ($\operatorname{atan2}$ of partial norms) in the encoder, $\sin/\cos$ products and a linear map in the decoder, all weights
 # random at the start. Both are trained with Adam then L-BFGS in float64; the parameter count is printed.

@@ -1,16 +1,25 @@
-"""The built notebook as its reader sees it: nbconvert's HTML in headless Chromium, after MathJax has run.
+"""quiz1's own build on the real data (``real_build`` in conftest, made once): graded as a student's would be, and
+looked at as its reader sees it, nbconvert's HTML in headless Chromium after MathJax has run.
 
-The page comes from the session's one real-data build (``real_build`` in conftest), so no notebook is executed
-here. Every assertion reads the DOM Chromium dumps, not the notebook JSON: a Markdown cell indented into a code
-block, a formula MathJax could not parse, or a table of contents pointing nowhere all fail here.
+One module, so pytest-xdist (``--dist loadfile``) keeps every user of the build on one worker. The DOM tests read
+what Chromium dumps, not the notebook JSON: a Markdown cell indented into a code block, a formula MathJax could
+not parse, or a table of contents pointing nowhere all fail here.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.testing import assert_allclose
+
+from quiz1.cli import main
+from test_submission import _answers, _layout, _no_builder_paths
 
 bs4 = pytest.importorskip("bs4")
 
@@ -79,3 +88,30 @@ def test_seven_answer_boxes_and_collapsed_solver_code(dom):
     assert len(hidden) > 20 and not any(d.has_attr("open") for d in hidden)
     sources = [d.summary.get_text() for d in hidden]
     assert all(s.startswith(("# source: quiz1/", "# the values this notebook was built with")) for s in sources), sources
+
+
+def test_build_real_data_and_grade_it(real_build, tmp_path, quiz_data, mnist_dir, capsys):
+    """quiz1's own build on the real data, graded in the sandbox as a student's would be: Q1, Q2, Q6 (the stand-in
+    model in the zip) and Q7 correct, Q3-Q5 shown for a human; its Q1 answers against numpy; no builder paths."""
+    z = real_build / "A0123456X.zip"
+    assert (real_build / "A0123456X.html").is_file()  # beside the zip, not in it
+    assert "A0123456X.html" not in _layout(z)
+    assert main(["check", str(z), "--quiet", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    got = {q: v["status"] for q, v in rep["questions"].items()}
+    assert got == {"Q1": "correct", "Q2": "correct", "Q3": "unverified", "Q4": "unverified", "Q5": "unverified",
+                   "Q6": "correct", "Q7": "correct"}, rep
+    assert rep["passed"] and rep["student_id"] == "A0123456X" and rep["layout"] == {"problems": [], "warnings": []}
+    assert "bubblewrap" in rep["sandbox"]
+    _no_builder_paths(z, mnist_dir.resolve(), quiz_data.resolve(), Path.home())
+    with zipfile.ZipFile(z) as zf:
+        zf.extractall(tmp_path / "x")
+    text = _answers(tmp_path / "x" / "A0123456X.ipynb")
+    mean = float(re.search(r"mean cross-entropy loss over the samples: ([0-9.]+)", text).group(1))
+    total = float(re.search(r"total \(sum\) cross-entropy loss: ([0-9.]+)", text).group(1))
+    z_ = np.loadtxt(quiz_data / "Q1" / "data.txt")
+    y = np.loadtxt(quiz_data / "Q1" / "labels.txt")
+    m = z_.max(1)
+    ref = m + np.log(np.exp(z_ - m[:, None]).sum(1)) - z_[np.arange(len(m)), y.argmax(1)]
+    assert_allclose(mean, ref.mean(), rtol=1e-12)
+    assert_allclose(total, ref.sum(), rtol=1e-12)
