@@ -54,6 +54,7 @@ QUESTION_FILES = [
 ]
 HEADING = re.compile(r"^## Question (\d+) — (.+?)(?: \[(.+)\])?\s*$")
 PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)((?:\.\w+)*)(?::([^}]*))?\}\}")
+ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)\s*=\s*(.*?)(\s*#.*)?$")  # a parameters cell's line: NAME = default  # note
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def fill(text: str, values: dict, used: set) -> str:
 
 def _assignment(line: str, values: dict, used: set) -> str:
     """One line of a parameters cell, ``NAME = default  # note``, with this build's value for NAME."""
-    m = re.match(r"^([A-Z][A-Z0-9_]*)\s*=\s*(.*?)(\s*#.*)?$", line)
+    m = ASSIGNMENT.match(line)
     if not m:
         return line
     name, note = m.group(1), (m.group(3) or "").strip()
@@ -215,7 +216,7 @@ def build_notebook(ctx: BuildContext):
                 nb.cells.append(new_markdown_cell(text, metadata={"quiz1": {"question": f"Q{m.group(1)}"}} if m else {}))
             elif "parameters" in meta.get("tags", []):
                 if params:  # the first parameters cell holds every file's parameters
-                    names = [m.group(1) for ln in params if (m := re.match(r"^([A-Z][A-Z0-9_]*)\s*=", ln))]
+                    names = [m.group(1) for ln in params if (m := ASSIGNMENT.match(ln))]
                     code = "\n".join([f"# the values this notebook was built with: {', '.join(names)}"]
                                       + [_assignment(ln, values, used) for ln in params])
                     nb.cells.append(new_code_cell(code, metadata={"tags": ["parameters"], "jupyter": {"source_hidden": True}}))
