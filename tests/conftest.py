@@ -20,18 +20,28 @@ QUIZ_DATA = SHARED / "quiz" / "Quizz_data"
 MNIST = SHARED / "mnist"
 
 
-@pytest.fixture
-def quiz_data() -> Path:
+def _quiz_data() -> Path:
+    """The real quiz data, or skip the test with the reason."""
     if not QUIZ_DATA.is_dir():
         pytest.skip(f"real quiz data not present at {QUIZ_DATA}")
     return QUIZ_DATA
 
 
-@pytest.fixture
-def mnist_dir() -> Path:
+def _mnist() -> Path:
+    """The real MNIST test split, or skip the test with the reason."""
     if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"MNIST test split not present at {MNIST}")
     return MNIST
+
+
+@pytest.fixture
+def quiz_data() -> Path:
+    return _quiz_data()
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    return _mnist()
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +59,8 @@ def real_build(tmp_path_factory) -> Path:
     a folder holding ``A0123456X.zip`` and ``A0123456X.html``."""
     from quiz1.cli import main
 
-    if not QUIZ_DATA.is_dir():
-        pytest.skip(f"real quiz data not present at {QUIZ_DATA}")
-    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"MNIST test split not present at {MNIST}")
+    data, mnist = _quiz_data(), _mnist()
     out = tmp_path_factory.mktemp("real-build")
-    assert main(["build", "--data", str(QUIZ_DATA), "--student-id", "A0123456X", "--out", str(out),
-                 "--mnist", str(MNIST), "--quiet"]) == 0
+    assert main(["build", "--data", str(data), "--student-id", "A0123456X", "--out", str(out),
+                 "--mnist", str(mnist), "--quiet"]) == 0
     return out

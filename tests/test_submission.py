@@ -111,7 +111,7 @@ def test_markdown_cells_are_not_indented_code_blocks():
 
 # ---- the notebook's sources: percent-format question files, read with jupytext (#17)
 
-QUESTIONS = Path(__file__).resolve().parents[1] / "src" / "quiz1" / "notebook" / "questions"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_question_files_and_the_rest_pass_ruff():
@@ -119,9 +119,8 @@ def test_question_files_and_the_rest_pass_ruff():
     import subprocess
     import sys
 
-    repo = QUESTIONS.parents[3]
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "docs"], capture_output=True,
-                         text=True, cwd=repo)
+                         text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -174,9 +173,9 @@ def test_q2_cell_in_the_file_is_the_program_the_build_writes():
     notebook's answer (the build rewrites it from the solver; the two must agree)."""
     import jupytext
 
-    from quiz1.notebook.build import BuildContext, _compute_tree, build_values
+    from quiz1.notebook.build import QUESTIONS_DIR, BuildContext, _compute_tree, build_values
 
-    cell = next(c for c in jupytext.read(QUESTIONS / "q2_compute_graph.py").cells if c.metadata.get("generated"))
+    cell = next(c for c in jupytext.read(QUESTIONS_DIR / "q2_compute_graph.py").cells if c.metadata.get("generated"))
     assert _compute_tree(cell.source, build_values(BuildContext("A0000000X", "x"))) == cell.source
 
 

@@ -1,7 +1,7 @@
 """The notebook as a reader sees it: HTML rendered by nbconvert, math by MathJax.
 
-``render_html`` uses nbconvert's lab template through a three-line template of
-ours (``templates/quiz1.html.j2``) that draws collapsed source cells as closed
+``render_html`` uses nbconvert's lab template through a short template of ours
+(``templates/quiz1.html.j2``) that draws collapsed source cells as closed
 ``<details>``. MathJax comes from a local copy when one is installed (the
 Debian ``libjs-mathjax`` package), so the page typesets its formulas with no
 network; otherwise nbconvert's default CDN address is kept.
