@@ -33,8 +33,8 @@ def test_quiz_data_near_exact(quiz_data, seed):
     pred = r.predictions
     err = min(np.sqrt(((pred - truth[perm_x]) ** 2).sum(1).mean()),
               np.sqrt(((pred - truth[::-1][perm_x]) ** 2).sum(1).mean()))
-    assert err <= 1e-4
-    assert _chamfer(pred, truth) <= 1e-4
+    assert err <= 1e-9  # the quiz's f is piecewise linear: a ReLU MLP fits it to round-off (the bar is 1e-4)
+    assert _chamfer(pred, truth) <= 1e-9
     assert r.params == sum(p.numel() for p in r.net.parameters())
 
 
