@@ -40,14 +40,15 @@ $(TEST_STAMP): $(RUN_STAMP) pyproject.toml
 run: setup
 	$(VENV)/bin/quiz1 build --force
 
-# pytest-xdist, one worker per core, a test file per worker (the real-data build is shared by one file's tests)
+# pytest-xdist, one worker per core, a test file per worker (the real-data build is shared by one file's tests);
+# the files with whole builds start first (conftest), so neither runs alone at the end
 test: setup-test
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # the suite with an empty model cache: every trained stand-in is trained here, so no stale cache hides a test
 # that holds for one machine's weights only
 test-fresh: setup-test
-	@d=$$(mktemp -d) && echo "QUIZ1_CACHE=$$d (empty)" && QUIZ1_CACHE=$$d $(PY) -m pytest -n auto --dist loadfile; rc=$$?; rm -rf "$$d"; exit $$rc
+	@d=$$(mktemp -d) && echo "QUIZ1_CACHE=$$d (empty)" && QUIZ1_CACHE=$$d $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # docs/q1.png, the README's picture: Question 1 of the built notebook's HTML, in headless Chromium
 screenshot: setup-test

@@ -5,7 +5,7 @@ Libraries (bench extras, pip install torchattacks foolbox adv-lib): torchattacks
 foolbox DDN and FMN, adv_lib DDN, FMN and ALMA; each missing library is skipped with a note.
 Every adversarial image is rounded with the same repair as quiz1 (smallest scale of the perturbation whose
 uint8 rounding stays adversarial), so the comparison is of L2 after rounding, in [0, 1] units.
-Run: .venv/bin/python bench/q6_attacks.py MODEL.pth QUIZ_DATA_DIR MNIST_DIR [--n-val 20] [--quiz1-only]
+Run: .venv/bin/python bench/q6_attacks.py MODEL.pth QUIZ_DATA_DIR MNIST_DIR [--n-val 20] [--quiz1-only | --libs NAME]
 
 With --eps E the bench compares the quiz's literal problem instead: the objective (p_t - 1)^2 of the saved image
 inside the L2 ball of radius E ([0, 1] units), quiz1's ``attack(eps=E)`` against targeted PGD-L2 (torchattacks)
@@ -167,6 +167,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=None, help="quiz1's step count (default: the attack's own)")
     ap.add_argument("--quiz1-only", action="store_true", help="time quiz1's attack alone (no libraries, no ablation)")
     ap.add_argument("--eps", type=float, help="compare the literal objective inside the L2 ball of this radius")
+    ap.add_argument("--libs", help="only the library attacks whose name contains this (e.g. adv_lib), and no ablation")
     args = ap.parse_args(argv)
     model = load_model(args.model).eval()
     for p in model.parameters():
@@ -175,7 +176,9 @@ def main(argv=None):
     if args.eps is not None:
         return eps_main(model, cases, args.eps, args.steps, args.quiz1_only)
     methods = {"quiz1": None}
-    if not args.quiz1_only:
+    if args.libs:
+        methods |= {m: fn for m, fn in _lib_attacks(model).items() if args.libs in m}
+    elif not args.quiz1_only:
         methods |= {"quiz1 at T = 1 (ablation)": None, **_lib_attacks(model)}
     rows = {m: [] for m in methods}
     for name, img, t in cases:

@@ -14,6 +14,20 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[_var] = _share
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with ``slow`` tests (whole builds, minutes) first, the most slow tests first; the rest as collected.
+
+    Under ``--dist loadfile --no-loadscope-reorder`` (``make test``) each worker starts on one of them, instead of
+    one arriving last and running alone while the other worker idles (xdist's default order is by test count).
+    """
+    files = list(dict.fromkeys(item.path for item in items))
+    slow = {f: sum(1 for item in items if item.path == f and item.get_closest_marker("slow")) for f in files}
+    rank = {f: (-slow[f], i) for i, f in enumerate(files)}
+    items.sort(key=lambda item: rank[item.path])  # stable: a file's tests keep their order
+
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 QUIZ_DATA = SHARED / "quiz" / "Quizz_data"

@@ -22,6 +22,7 @@ from quiz1.cli import main
 from test_submission import _answers, _layout, _no_builder_paths
 
 bs4 = pytest.importorskip("bs4")
+pytestmark = pytest.mark.slow  # the session's real-data build: conftest schedules this file first
 
 
 def _chromium() -> str:

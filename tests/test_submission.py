@@ -73,6 +73,7 @@ def _no_builder_paths(zpath, *paths):
                 assert str(p).encode() not in blob, f"{name} holds the builder's path {p}"
 
 
+@pytest.mark.slow
 def test_build_standin(tmp_path, capsys):
     """quiz1's own build on the embedded data: every cell runs (a failing cell fails the build), the layout is the
     quiz's, no overwrite without --force, and the zip names none of the builder's folders. (It is graded below, on
