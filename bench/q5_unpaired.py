@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from quiz1.data.loaders import load_pair_set
-from quiz1.solvers.unpaired import fit_pairs, learn_unpaired, make_mlp, predict, rematch
+from quiz1.solvers.unpaired import adam_together, learn_unpaired, least_squares_fit, make_mlp, predict, rematch
 
 STEPS = 3000
 
@@ -53,7 +53,8 @@ def ot_rematch(x, targets, seed, rounds=10):
     net = make_mlp((16, 16), "relu", seed)
     partner = targets[rng.permutation(len(targets))][: len(x)]
     for _ in range(rounds):
-        fit_pairs(net, x, partner, adam_steps=300, lbfgs_calls=1)
+        adam_together([net], x, partner, steps=300)
+        least_squares_fit(net, x, partner)
         partner = targets[rematch(predict(net, x), targets)]
     return predict(net, x)
 

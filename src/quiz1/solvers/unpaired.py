@@ -27,7 +27,7 @@ convention is that the smallest x maps to the curve end with the smaller alpha.
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
-from .optim import adam_then_lbfgs, lbfgs  # the notebook defines them in its setup section
+from .optim import lbfgs  # the notebook defines it in its setup section
 
 # %% imports
 import math
@@ -87,16 +87,6 @@ def make_mlp(hidden=(16, 16), activation="relu", seed=0):
         torch.nn.Linear(hidden[0], hidden[1]), act(),
         torch.nn.Linear(hidden[1], 2),
     ).double()
-
-
-def fit_pairs(net, x, t, adam_steps=1500, lbfgs_calls=3, lr=1e-2):
-    """Least squares fit of ``net`` to pairs x (n,) -> t (n, 2): Adam (cosine schedule), then restarted L-BFGS.
-
-    Returns the final mean squared error.
-    """
-    xt = torch.tensor(x, dtype=torch.float64)[:, None]           # (n, 1)
-    tt = torch.tensor(t, dtype=torch.float64)                    # (n, 2)
-    return adam_then_lbfgs(net, lambda: ((net(xt) - tt) ** 2).mean(), adam_steps, lbfgs_calls, lr)
 
 
 def adam_together(nets, x, t, steps=500, lr=1e-2):
@@ -275,7 +265,8 @@ def learn_unpaired(x, ab, hidden=(16, 16), activation="auto", seed=0, rounds=2, 
         "auto": ReLU first (exact for piecewise-linear f); if its best fit leaves a relative error
         above 1e-7, tanh (better for smooth f) gets two tries too, and the lower fitting error wins.
     restarts : int
-        Initialisations tried per activation (stops early at round-off); the best is kept.
+        Initialisations per activation: Adam trains them all at once, then least squares takes them one at a time,
+        the lowest Adam error first, and stops at round-off; the best fit is kept.
     """
     t0 = time.perf_counter()
     x, targets = validate_sets(x, ab)
