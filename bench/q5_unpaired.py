@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from quiz1.data.loaders import load_pair_set
-from quiz1.solvers.unpaired import adam_together, learn_unpaired, least_squares_fit, make_mlp, predict, rematch
+from quiz1.solvers.optim import least_squares_fit
+from quiz1.solvers.unpaired import adam_together, learn_unpaired, make_mlp, predict, rematch
 
 STEPS = 3000
 
@@ -54,7 +55,7 @@ def ot_rematch(x, targets, seed, rounds=10):
     partner = targets[rng.permutation(len(targets))][: len(x)]
     for _ in range(rounds):
         adam_together([net], x, partner, steps=300)
-        least_squares_fit(net, x, partner)
+        least_squares_fit(net, x[:, None], partner)
         partner = targets[rematch(predict(net, x), targets)]
     return predict(net, x)
 

@@ -56,6 +56,19 @@ def test_quiz_files_exact(quiz_data, name, d):
     assert r.shared_codes == 0
 
 
+@pytest.mark.parametrize("name, d", [("Q1Q4I1.txt", 1), ("Q1Q4I2.npz", 2), ("Q1Q4I3.npz", 3)])
+def test_chart_network_is_exact_on_the_quiz_files(quiz_data, name, d):
+    """The trained chart network reconstructs every point of the quiz's file to round-off (#18's bar: MSE <= 1e-15)."""
+    import torch
+
+    X = load_cloud(quiz_data / "Q4" / name)
+    (row,) = neural_search(X, d, chart_structure(find_chart(X, d)), widths=())
+    with torch.no_grad():
+        Xhat = row.net(torch.tensor(X, dtype=torch.float64)).numpy()
+    assert Xhat.shape == X.shape and np.mean((Xhat - X) ** 2) <= 1e-20
+    assert row.params == sum(p.numel() for p in row.net.parameters()) and np.shape(row.net.encode(torch.tensor(X[:3]))) == (3, d)
+
+
 @pytest.mark.parametrize("name, X, d", _clouds(), ids=[c[0] for c in _clouds()])
 def test_other_clouds_exact(name, X, d):
     chart = find_chart(X, d)

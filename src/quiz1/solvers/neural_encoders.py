@@ -1,21 +1,25 @@
 """Q4, the neural route the quiz describes: autoencoders with as few parameters as possible.
 
-Two families, trained the same way (Adam, then L-BFGS, float64, on at most 2,000 points):
+Two families, trained on at most 2,000 points in float64:
 
 * plain MLP autoencoders ``D -> h -> d -> h -> D`` with tanh (by default one width, 16: the baseline, which on
   the quiz's files beat widths 4 and 8 and had at least 10^12 times the chart network's MSE; ``bench/q4_frontier.py``
-  trains 4, 8, 16 and 32);
+  trains 4, 8, 16 and 32), by Adam then L-BFGS;
 * "chart networks" that use the structure the exact route found: per round
   group a linear map and angle units (atan2 of partial norms) in the encoder,
   cos/sin products and a linear map in the decoder; free coordinates pass
   through linear units. All weights start random (only the bias starts at
-  the data mean); training finds the chart itself.
+  the data mean); training finds the chart itself: Adam, then trust-region
+  least squares (Gauss-Newton steps with the exact Jacobian), which takes it
+  to round-off (MSE ~1e-32 on the quiz's files, where L-BFGS stopped at up to
+  2e-16), from up to three random starts until one gets there.
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
-from .optim import adam_then_lbfgs  # the notebook defines it in its setup section
+from .optim import adam_then_lbfgs, least_squares_fit  # the notebook defines them in its setup section
 
 # %% imports
+import math
 import time
 from dataclasses import dataclass
 
@@ -97,10 +101,11 @@ class NeuralRow:
     net: torch.nn.Module
 
 
-def neural_search(X, d, chart_parts=None, widths=(16,), seed=0, max_rows=2000):
+def neural_search(X, d, chart_parts=None, widths=(16,), seed=0, max_rows=2000, chart_starts=3):
     """Train plain autoencoders of several widths and, given the exact chart's parts, a chart network.
 
     chart_parts : list of ("round", k_group, n_flat) and ("free", n) items, or None.
+    chart_starts : random starts of the chart network tried until one reaches round-off (the best is kept).
     Returns rows sorted by (MSE, params): the quiz ranks on loss first, then on parameter count.
     """
     X = np.asarray(X, float)
@@ -113,11 +118,21 @@ def neural_search(X, d, chart_parts=None, widths=(16,), seed=0, max_rows=2000):
         n_free = sum(n for kind, n, _ in chart_parts if kind == "free") + sum(f for kind, _, f in chart_parts if kind == "round")
         candidates.append(("chart network (angle and trig units)", lambda: ChartNet(X.shape[1], sizes, n_free, sub.mean(0))))
     for name, make in candidates:
-        torch.manual_seed(seed)
-        t0 = time.perf_counter()
-        net = make()
-        train_autoencoder(net, sub)
-        with torch.no_grad():
-            mse = float(((net(xt) - xt) ** 2).mean())
+        t0, best = time.perf_counter(), (math.inf, None)
+        for k in range(1 if name.startswith("plain") else chart_starts):
+            torch.manual_seed(seed + k)
+            net = make()
+            if name.startswith("plain"):
+                train_autoencoder(net, sub)
+            else:                                                        # Adam finds the basin, Gauss-Newton the chart
+                train_autoencoder(net, sub, adam_steps=500, lbfgs_calls=0)
+                least_squares_fit(net, sub, sub)
+            with torch.no_grad():
+                mse = float(((net(xt) - xt) ** 2).mean())
+            if mse < best[0]:
+                best = (mse, net)
+            if best[0] <= 1e-24 * float(X.var(0).sum()):                  # round-off: no other start can do better
+                break
+        mse, net = best
         rows.append(NeuralRow(name, sum(p.numel() for p in net.parameters()), mse, time.perf_counter() - t0, net))
     return sorted(rows, key=lambda r: (r.mse, r.params))

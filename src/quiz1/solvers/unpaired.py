@@ -27,17 +27,15 @@ convention is that the smallest x maps to the curve end with the smaller alpha.
 
 The cells between the ``# %%`` markers are copied verbatim into the notebook.
 """
-from .optim import lbfgs  # the notebook defines it in its setup section
+from .optim import lbfgs, least_squares_fit  # the notebook defines them in its setup section
 
 # %% imports
-import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.func import functional_call, jacrev, vmap
-from scipy.optimize import least_squares, linear_sum_assignment
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import minimum_spanning_tree, shortest_path
 from scipy.spatial.distance import cdist
 
@@ -122,37 +120,6 @@ def adam_together(nets, x, t, steps=500, lr=1e-2):
                 net[i].weight.copy_(w[k])
                 net[i].bias.copy_(b[k])
     return mse.detach().numpy()
-
-
-def least_squares_fit(net, x, t, max_nfev=60):
-    """Fit ``net`` to pairs x (n,) -> t (n, 2) by trust-region least squares on the 2n residuals, in place.
-
-    min_W sum_i ||net(x_i) - t_i||^2 by scipy's ``trf`` (LSMR steps) with the exact Jacobian (2n, P), built per
-    point (torch.func: vmap of jacrev), at most ``max_nfev`` evaluations. Gauss-Newton steps converge where
-    L-BFGS crawls: on the quiz's piecewise-linear data a ReLU network from Adam reaches round-off (RMSE ~1e-15;
-    L-BFGS left 6 of 20 reshuffled seeds above 1e-4). Returns the final mean squared error.
-    """
-    names, shapes = zip(*[(n, p.shape) for n, p in net.named_parameters()])
-    sizes = [math.prod(s) for s in shapes]
-    xt = torch.tensor(x, dtype=torch.float64)[:, None]           # (n, 1)
-    tt = torch.tensor(t, dtype=torch.float64)                    # (n, 2)
-
-    def f(v, x):                                                 # weights (P,), inputs (..., 1) -> f(x) (..., 2)
-        return functional_call(net, {n: c.reshape(s) for n, c, s in zip(names, torch.split(v, sizes), shapes)}, (x,))
-
-    def fun(v):
-        with torch.no_grad():
-            return (f(torch.from_numpy(v), xt) - tt).ravel().numpy()
-
-    def jac(v):                                                  # one point's (2, P) Jacobian at a time, batched
-        return vmap(jacrev(f), in_dims=(None, 0))(torch.from_numpy(v), xt).reshape(-1, len(v)).numpy()  # (2n, P)
-
-    v0 = torch.cat([p.detach().ravel() for p in net.parameters()]).numpy()
-    sol = least_squares(fun, v0, jac=jac, method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=max_nfev, tr_solver="lsmr")
-    with torch.no_grad():
-        for p, c in zip(net.parameters(), torch.split(torch.from_numpy(sol.x), sizes)):
-            p.copy_(c.reshape(p.shape))
-    return float(np.mean(sol.fun ** 2))
 
 
 def predict(net, x):
@@ -292,7 +259,7 @@ def learn_unpaired(x, ab, hidden=(16, 16), activation="auto", seed=0, rounds=2, 
         adam_mse = adam_together(nets, x, init)                   # every start's Adam stage at once
         for k in np.argsort(adam_mse, kind="stable"):             # then least squares, the best Adam result first
             net = nets[k]
-            mse = least_squares_fit(net, x, init)
+            mse = least_squares_fit(net, x[:, None], init)
             log.append(f"fit to curve-ordered partners: {act} start {k}, relative MSE {mse / scale:.2e}")
             if best is None or mse < best[0]:
                 best = (mse, net, act)
@@ -302,7 +269,7 @@ def learn_unpaired(x, ab, hidden=(16, 16), activation="auto", seed=0, rounds=2, 
     if len(x) == len(targets):
         for _ in range(rounds):                                   # exact re-matching, then refit
             partner = targets[rematch(predict(net, x), targets)]
-            mse = least_squares_fit(net, x, partner)
+            mse = least_squares_fit(net, x[:, None], partner)
             log.append(f"re-match (Hungarian) and refit: relative MSE {mse / scale:.2e}")
     else:                                                         # sizes differ: no one-to-one matching exists
         refine_chamfer(net, x, targets)

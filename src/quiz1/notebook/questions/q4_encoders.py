@@ -29,13 +29,15 @@
 # do worse on every quiz file; `bench/q4_frontier.py` trains 4 to 32), and a
 # *chart network* whose layers use the structure found above: linear maps followed by angle units
 # ($\operatorname{atan2}$ of partial norms) in the encoder, $\sin/\cos$ products and a linear map in the decoder, all weights
-# random at the start. Both are trained with Adam then L-BFGS in float64; the parameter count is printed.
+# random at the start. Both are trained in float64 with Adam first; the baseline then with L-BFGS, the chart network
+# with trust-region least squares (Gauss-Newton steps with its exact Jacobian, `scipy.optimize.least_squares`), which
+# reaches round-off, from up to three random starts. The parameter count is printed.
 
 # %% solver="quiz1.notebook.answer"
 from quiz1.notebook.answer import show_answer
 
 # %% solver="quiz1.solvers.optim"
-import quiz1.solvers.optim  # noqa: F401  (Adam then L-BFGS, used by the networks below)
+import quiz1.solvers.optim  # noqa: F401  (Adam, L-BFGS and least squares, used by the networks below)
 
 # %% solver="quiz1.solvers.encoders"
 from quiz1.solvers.encoders import chart_formulas, chart_structure, find_chart, report
