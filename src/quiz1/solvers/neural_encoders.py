@@ -129,7 +129,7 @@ def neural_search(X, d, chart_parts=None, widths=(16,), seed=0, max_rows=2000, c
                 least_squares_fit(net, sub, sub)
             with torch.no_grad():
                 mse = float(((net(xt) - xt) ** 2).mean())
-            if mse < best[0]:
+            if best[1] is None or mse < best[0]:                          # (a NaN MSE still leaves a row)
                 best = (mse, net)
             if best[0] <= 1e-24 * float(X.var(0).sum()):                  # round-off: no other start can do better
                 break
