@@ -15,7 +15,6 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
         os.environ[_var] = _share
 
 
-
 def pytest_collection_modifyitems(config, items):
     """Files with ``slow`` tests (whole builds, minutes) first, the most slow tests first; the rest as collected.
 
