@@ -90,6 +90,12 @@ def train_autoencoder(net, X, adam_steps=2000, lbfgs_calls=3, lr=1e-2):
     return adam_then_lbfgs(net, lambda: ((net(xt) - xt) ** 2).mean(), adam_steps, lbfgs_calls, lr)
 
 
+def train_chart_network(net, X):
+    """Adam finds the basin, then trust-region least squares (Gauss-Newton) the chart, to round-off; returns the MSE."""
+    train_autoencoder(net, X, adam_steps=500, lbfgs_calls=0)
+    return least_squares_fit(net, X, X)
+
+
 @dataclass(frozen=True)
 class NeuralRow:
     """One trained network: family, parameter count, reconstruction MSE on all points, seconds."""
@@ -112,21 +118,19 @@ def neural_search(X, d, chart_parts=None, widths=(16,), seed=0, max_rows=2000, c
     sub = X[np.linspace(0, len(X) - 1, min(len(X), max_rows)).astype(int)]
     xt = torch.tensor(X, dtype=torch.float64)
     rows = []
-    candidates = [(f"plain tanh MLP, width {h}", lambda h=h: plain_autoencoder(X.shape[1], d, h)) for h in widths]
+    candidates = [(f"plain tanh MLP, width {h}", lambda h=h: plain_autoencoder(X.shape[1], d, h), train_autoencoder, 1)
+                  for h in widths]                                      # (name, make, train, random starts)
     if chart_parts:
         sizes = [k for kind, k, _ in chart_parts if kind == "round"]
         n_free = sum(n for kind, n, _ in chart_parts if kind == "free") + sum(f for kind, _, f in chart_parts if kind == "round")
-        candidates.append(("chart network (angle and trig units)", lambda: ChartNet(X.shape[1], sizes, n_free, sub.mean(0))))
-    for name, make in candidates:
+        candidates.append(("chart network (angle and trig units)", lambda: ChartNet(X.shape[1], sizes, n_free, sub.mean(0)),
+                           train_chart_network, chart_starts))
+    for name, make, train, starts in candidates:
         t0, best = time.perf_counter(), (math.inf, None)
-        for k in range(1 if name.startswith("plain") else chart_starts):
+        for k in range(starts):
             torch.manual_seed(seed + k)
             net = make()
-            if name.startswith("plain"):
-                train_autoencoder(net, sub)
-            else:                                                        # Adam finds the basin, Gauss-Newton the chart
-                train_autoencoder(net, sub, adam_steps=500, lbfgs_calls=0)
-                least_squares_fit(net, sub, sub)
+            train(net, sub)
             with torch.no_grad():
                 mse = float(((net(xt) - xt) ** 2).mean())
             if best[1] is None or mse < best[0]:                          # (a NaN MSE still leaves a row)
