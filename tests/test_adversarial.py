@@ -294,15 +294,10 @@ def _pgd_within(model, img, target, eps, steps=100):
 def test_literal_objective_inside_the_ball_after_rounding(standin, quiz_data, image, target):
     """The quiz's eq. (7)/(8) inside each reading of eps: the saved 8-bit image is inside the ball and the box, M's
     own verdict on it is what is reported, and no reading does worse than an independent PGD at the same radius
-    after the same 8-bit constraint. At the RMS reading (L2 <= 2.8) the target is read and is at least as sure as M
-    is of the quiz's own clean digits (the stand-in is trained with label smoothing 0.05, so M's confidence on a
-    clean digit is about 0.96, not 1)."""
+    after the same 8-bit constraint. At the RMS reading (L2 <= 2.8) the target is read with p_t >= 0.99 (the issue's
+    bar; the stand-in is trained on one-hot labels, as the quiz's M was)."""
     model = standin[0]
     img = load_image(quiz_data / "Q6" / f"{image}.png")
-    clean = [load_image(quiz_data / "Q6" / f"{n}.png") for n in ("I0", "I1")]
-    with torch.no_grad():
-        sure = float(torch.softmax(model(torch.tensor(np.stack(clean), dtype=torch.float32)[:, None] / 255), 1)
-                     .max(1).values.min())
     for eps in (0.1, 2.8):
         r = attack(model, img, target, eps=eps, steps=150)
         assert r.adv_u8.dtype == np.uint8 and r.adv_u8.shape == (28, 28)
@@ -313,6 +308,6 @@ def test_literal_objective_inside_the_ball_after_rounding(standin, quiz_data, im
         assert r.pred_after_uint8 == int(p.argmax()) and abs(r.p_target - float(p[target])) < 1e-5
         assert abs(r.objective - (float(p[target]) - 1) ** 2) < 1e-5
         if eps == 2.8:
-            assert r.success and r.p_target >= sure
+            assert r.success and r.p_target >= 0.99, r.p_target
         _, p_pgd = _pgd_within(model, img, target, eps)
         assert r.p_target >= p_pgd - 1e-3, (eps, r.p_target, p_pgd)

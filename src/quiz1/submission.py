@@ -102,8 +102,8 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
             shutil.copy2(pth, stage / "Q_6" / "model.pth")
             (stage / "Q_6" / "model_info.json").write_text(json.dumps(report, indent=2))
             model_description = (f"**a stand-in, not the quiz's model** (the original `model.pth` is not available): the same "
-                                 f"`CustomModel` architecture trained from scratch by quiz1 on {report['source']}, "
-                                 f"{report['epochs']} epochs, seed 0; validation accuracy "
+                                 f"`CustomModel` architecture trained from scratch by quiz1 on {report['source']}: "
+                                 f"{report['recipe']}, {report['epochs']} epochs, seed 0; validation accuracy "
                                  f"{100 * report['val_accuracy']:.2f}% on {report['n_val']} held-out images. Saved as "
                                  "`Q_6/model.pth` (state_dict), details in `Q_6/model_info.json`.")
             assumptions.append("Q6 uses a stand-in model trained by quiz1 (see Question 6).")

@@ -20,7 +20,7 @@ import numpy as np
 from .loaders import load_mnist
 from .standin import MNIST_HELDOUT_START, _digits_28
 
-EPOCHS = 6
+EPOCHS = 10
 
 
 def cache_dir() -> Path:
@@ -51,13 +51,13 @@ def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = T
     import torch
     from tqdm.auto import tqdm
 
-    from ..solvers.mnist_model import train_standin
+    from ..solvers.mnist_model import RECIPE, train_standin
 
     tx, ty, vx, vy, src = training_data(mnist_dir)
     h = hashlib.sha256()
     for a in (tx, ty, vx, vy):
         h.update(np.ascontiguousarray(a).tobytes())
-    h.update(f"epochs={EPOCHS};seed=0;torch={torch.__version__.split('+')[0]}".encode())
+    h.update(f"epochs={EPOCHS};seed=0;torch={torch.__version__.split('+')[0]};{RECIPE}".encode())
     key = h.hexdigest()[:16]
     folder = cache_dir()
     pth, info = folder / f"standin-{key}.pth", folder / f"standin-{key}.json"

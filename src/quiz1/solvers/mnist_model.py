@@ -70,6 +70,10 @@ def predict_proba(model, images_u8):
 
 
 # %% training the stand-in
+RECIPE = ("cross-entropy on one-hot labels, SGD (Nesterov momentum 0.9, weight decay 5e-4, one-cycle learning rate "
+          "up to 0.05), batches of 128, random shifts of up to 2 pixels")
+
+
 @dataclass(frozen=True)
 class TrainReport:
     """How the stand-in was trained and how well it does."""
@@ -80,6 +84,7 @@ class TrainReport:
     val_accuracy: float
     seconds: float
     source: str
+    recipe: str = RECIPE
 
 
 def _shift_batch(x, gen, max_shift=2):
@@ -93,15 +98,20 @@ def _shift_batch(x, gen, max_shift=2):
     return pad[torch.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]
 
 
-def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, source="", progress=None,
-                  label_smoothing=0.05):
-    """Train CustomModel from scratch: AdamW + one-cycle LR, random shifts; returns (model, TrainReport).
+def train_standin(train_x, train_y, val_x, val_y, epochs=10, batch=128, seed=0, source="", progress=None):
+    """Train CustomModel from scratch (``RECIPE``): cross-entropy on one-hot labels, SGD, one-cycle LR, random shifts.
 
-    train_x (N, 28, 28) uint8, train_y (N,) int; val_x, val_y likewise. ``progress``: a tqdm-like
-    callable wrapping the step iterator, or None. Label smoothing caps M's confidence (about 0.96 at 0.05) and
-    with it the p_t that Q6's eq. (7)/(8) can reach inside a ball; measured on the shared MNIST split (validation
-    accuracy; p_t at L2 <= 2.8 for I0->1, I1->0, I1->7): 0.05: 99.25%, 0.971, 0.964, 0.971; 0.01: 99.25%, 0.998, 0.988,
-    0.996; 0 (plain cross-entropy): 98.65%, 1.000, 0.904, 0.999. No setting reaches 0.99 on all three.
+    min_theta  E_(x, y) [-log softmax(M_theta(shift(x)))_y]
+
+    train_x (N, 28, 28) uint8, train_y (N,) int; val_x, val_y likewise. ``progress``: a tqdm-like callable
+    wrapping the step iterator, or None. Returns (model, TrainReport).
+
+    Plain cross-entropy because the quiz says M was trained on one-hot labels. The recipe before (AdamW, one-cycle
+    LR up to 4e-3, label smoothing 0.05, 6 epochs) left M about 0.96 sure of any digit, which capped what eq. (7)/(8)
+    can reach inside the ball (p_0 = 0.964 for I1 -> 0 at L2 <= 2.8); without the smoothing that run ended
+    under-trained on some seeds (98% training accuracy) and I1 -> 0 stopped at 0.90. This recipe at 10 epochs, seeds
+    0-3 on two threads (``bench/q6_standin.py``, table in the README): validation accuracy 99.25-99.35%, p_t >= 0.9974
+    on the three cases; 8 epochs gave 99.00% for seed 0 on one thread, too close to issue #7's 99.0% bar.
     """
     import time
 
@@ -112,8 +122,8 @@ def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, s
     xt = torch.tensor(train_x, dtype=torch.float32)[:, None] / 255.0   # (N, 1, 28, 28)
     yt = torch.tensor(train_y, dtype=torch.long)
     steps = epochs * ((len(xt) + batch - 1) // batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=4e-3, total_steps=steps, pct_start=0.25)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=steps, pct_start=0.25)
     it = range(steps) if progress is None else progress(range(steps))
     perm, pos = torch.randperm(len(xt), generator=gen), 0
     model.train()
@@ -122,8 +132,8 @@ def train_standin(train_x, train_y, val_x, val_y, epochs=6, batch=128, seed=0, s
             perm, pos = torch.randperm(len(xt), generator=gen), 0
         idx = perm[pos:pos + batch]
         pos += batch
-        xb = _shift_batch(xt[idx], gen)
-        loss = torch.nn.functional.cross_entropy(model(xb), yt[idx], label_smoothing=label_smoothing)
+        xb = _shift_batch(xt[idx], gen)                                  # (B, 1, 28, 28)
+        loss = torch.nn.functional.cross_entropy(model(xb), yt[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
