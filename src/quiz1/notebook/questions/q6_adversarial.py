@@ -157,6 +157,26 @@ for (name, t), r in q6.items():
               f"{b.objective:>11.2e}{b.l2_uint8:>10.4f}{str(b.l2_uint8 <= b.eps + 1e-12):>8}")
 
 # %%
+fig, axes = plt.subplots(len(cases), 4, figsize=(11, 2.9 * len(cases)))
+for row, (name, img, t, _) in zip(axes, cases):
+    a, (_, b) = q6[(name, t)], q6_ball[(name, t, "rms0.1")]
+    diff = b.adv_u8.astype(int) - img.astype(int)
+    m = max(1, np.abs(diff).max())
+    panels = [(img, "gray", 0, 255, f"{name}"),
+              (a.adv_u8, "gray", 0, 255, f"(a) smallest change: M says {a.pred_after_uint8}, p_{t}={a.p_target:.3f}"),
+              (b.adv_u8, "gray", 0, 255, f"(b) argmin, L2 <= 2.8: M says {b.pred_after_uint8}, p_{t}={b.p_target:.4f}"),
+              (diff, "seismic", -m, m, f"(b) - {name}: L2 = {b.l2_uint8:.3f}")]
+    for ax, (im, cmap, lo, hi, title) in zip(row, panels):
+        ax.imshow(im, cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+fig.suptitle("Both answers side by side: (a) the smallest change read as the target, (b) eq. (7)/(8) inside the "
+             "ball of a per-pixel RMS of 0.1", fontsize=9)
+fig.tight_layout()
+fig.savefig("Q_6/adversarial_literal.png", dpi=110)
+plt.show()
+
+# %%
 show_answer("Q6", {
     f"{name}' classified as (target {t})": f"{r.pred_after_uint8} with p_{t} = {r.p_target:.4f}; "
                                           f"L2 = {r.l2_uint8:.4f} in [0,1] units ({r.l2_255:.1f} in 0..255)"
