@@ -6,7 +6,7 @@ the L2 ball of 2.8 ([0, 1] units, a per-pixel RMS of 0.1) on the quiz's three ca
 bit-identical across machines, so one seed's result proves little: this trains the recipe with several seeds and
 prints, per seed, the training and validation accuracy, the seconds, and p_t reached by ``attack(eps=2.8)`` (after
 8-bit rounding, judged by M) for I0 -> 1, I1 -> 0, I1 -> 7.
-Run: .venv/bin/python bench/q6_standin.py MNIST_DIR QUIZ_DATA_DIR [--seeds 0 1 2 3] [--epochs 8]
+Run: .venv/bin/python bench/q6_standin.py MNIST_DIR QUIZ_DATA_DIR [--seeds 0 1 2 3] [--epochs N]
 """
 import argparse
 import time

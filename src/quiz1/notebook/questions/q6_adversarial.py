@@ -182,7 +182,8 @@ show_answer("Q6", {
                                           f"L2 = {r.l2_uint8:.4f} in [0,1] units ({r.l2_255:.1f} in 0..255)"
     for (name, t), r in q6.items()
 } | {
-    "images": "shown above; saved as Q_6/I0_adv_target1.png, Q_6/I1_adv_target0.png, Q_6/I1_adv_target7.png",
+    "images": "shown above; saved as Q_6/I0_adv_target1.png, Q_6/I1_adv_target0.png, Q_6/I1_adv_target7.png; "
+              "beside the literal answers in Q_6/adversarial_literal.png",
     "eps = 0.1 attainable?": "; ".join(f"{reading}: {'yes' if good else 'no'}" for reading, good in ok.items()),
 } | {
     f"eq. (7)/(8) literally, {name} -> {t}, {reading}": f"M says {b.pred_after_uint8}, p_{t} = {b.p_target:.4f}, "
