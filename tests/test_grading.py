@@ -213,10 +213,23 @@ def test_dying_kernel_and_endless_cell_end_in_a_report(tmp_path, data, capsys):
     assert rep.timed_out and rep.kernel_died and not rep.passed
     kinds = [e.exception.split(":")[0] for e in rep.errors]
     assert kinds == ["CellTimeoutError", "DeadKernelError"]
+    assert "timeout of 8 s" in rep.errors[0].exception                                  # causes a TA can act on
+    assert "the kernel died while running" in rep.stop_reason and "exit code 1" in rep.stop_reason, rep.stop_reason
+    assert "exit code 1" in rep.questions["Q6"].note and "timeout, budget" not in rep.table()
     assert main(["check", str(z), "--timeout", "8", "--json", "--quiet"]) == 1       # the CLI: a report, not a trace
     out = json.loads(capsys.readouterr().out)
     assert out["execution"]["kernel_died"] and out["questions"]["Q1"]["status"] == "correct"
     assert set(out) >= {"student_id", "passed", "layout", "execution", "questions"}
+
+
+def test_a_budget_that_runs_out_is_named_as_such(tmp_path, data):
+    cells = [md("## Q1"), code("import time\ntime.sleep(3)"), md("## Q2"), code("time.sleep(60)"), md("## Q7"),
+             code(Q7_FIXED)]
+    rep = grade_submission(make_zip(tmp_path / "A2222223C.zip", data, {"A2222223C.ipynb": cells}), timeout=600,
+                           budget=8, progress=False)
+    assert "the run's budget of 8 s for the whole submission ran out" in rep.stop_reason, rep.table()
+    assert "budget ran out during this cell" in rep.errors[-1].exception and "timeout of" not in rep.errors[-1].exception
+    assert rep.questions["Q7"].status == "error" and "budget of 8 s" in rep.questions["Q7"].note, rep.table()
 
 
 def test_cuda_only_code_is_the_machines_error_and_knock_ons_are_marked(tmp_path, data):

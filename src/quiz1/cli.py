@@ -47,16 +47,18 @@ def cmd_build(a) -> int:
     return 0
 
 
-def _executor(a):
-    """The sandboxed executor, or None with --no-sandbox; ``ValueError`` (one sentence) where bwrap cannot run."""
-    if a.no_sandbox:
-        return None
-    from .grading.sandbox import bwrap_problem, sandboxed_executor
+def _options(a, threads: int):
+    """The grading options of ``check``/``grade``; ``ValueError`` (one sentence) where bwrap cannot run."""
+    from .grading.batch import Options
 
-    problem = bwrap_problem()
-    if problem:
-        raise ValueError(problem)
-    return sandboxed_executor(memory_gib=a.memory, threads=getattr(a, "threads", None) or _cores())
+    if not a.no_sandbox:
+        from .grading.sandbox import bwrap_problem
+
+        problem = bwrap_problem()
+        if problem:
+            raise ValueError(problem)
+    return Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
+                   sandbox=not a.no_sandbox, threads=threads)
 
 
 def _cores() -> int:
@@ -67,14 +69,21 @@ def _cores() -> int:
 
 def cmd_check(a) -> int:
     from .grading import grade_submission
+    from .grading.batch import make_executor
+    from .grading.canary import MachineError, preflight
 
-    executor = _executor(a)
+    if not Path(a.zip).is_file():
+        raise ValueError(f"{a.zip}: no such file")
+    executor = make_executor(_options(a, _cores()))
+    preflight(executor)  # refuse in one sentence when this machine cannot run even a canary notebook
     try:
         rep = grade_submission(a.zip, timeout=a.timeout, budget=a.budget, trust_model=a.trust_model,
                                progress=not (a.quiet or a.json), executor=executor)
     except KeyboardInterrupt:  # outside the notebook run (which reports it itself): nothing graded yet
         print(f"quiz1: interrupted before {a.zip} was graded", file=sys.stderr)
         return 1
+    except MachineError as e:
+        raise ValueError(f"{a.zip}: {e}") from None
     ok = rep.passed and not (a.strict and rep.warnings)
     if a.json:
         _print_json(rep.to_json())
@@ -86,16 +95,14 @@ def cmd_check(a) -> int:
 
 
 def cmd_grade(a) -> int:
-    from .grading.batch import Options, collect_zips, grade_class
+    from .grading.batch import collect_zips, grade_class
+    from .grading.canary import MachineError
 
     zips = collect_zips(a.inputs)
     if not zips:
         raise ValueError(f"{', '.join(a.inputs)}: no .zip file found")
     jobs = a.jobs or _cores()
-    if not a.no_sandbox:
-        _executor(a)  # refuse now, in one sentence, where bwrap cannot run
-    opts = Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
-                   sandbox=not a.no_sandbox, threads=max(1, _cores() // jobs))
+    opts = _options(a, max(1, _cores() // jobs))
     t0 = time.monotonic()
     try:
         reports = grade_class(zips, Path(a.out), opts, jobs=jobs, scheduler=a.scheduler, force=a.force,
@@ -103,10 +110,16 @@ def cmd_grade(a) -> int:
     except KeyboardInterrupt:
         print(f"quiz1: interrupted; the submissions graded so far are in {a.out}", file=sys.stderr)
         return 1
+    except MachineError as e:
+        raise ValueError(str(e)) from None
     seconds = time.monotonic() - t0
-    passed = sum(r["passed"] for r in reports)
-    print(f"graded {len(reports)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
+    passed = sum(r.get("passed") is True for r in reports)
+    skipped = [r["zip"] for r in reports if r.get("graded") is False]
+    print(f"graded {len(reports) - len(skipped)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
           f"{a.out}/report.html")
+    if skipped:
+        print(f"not graded, the grading machine failed (run `quiz1 grade` again to retry them): {', '.join(skipped)}")
+        return 1
     return 0
 
 

@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .report import QUESTIONS, VERDICTS
@@ -53,38 +53,72 @@ def zip_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def make_executor(opts: Options):
+    """The executor every zip of a class runs through (the sandboxed one unless ``opts.sandbox`` is off)."""
+    if not opts.sandbox:
+        from .run import run_notebook
+
+        return run_notebook
+    from .sandbox import sandboxed_executor
+
+    return sandboxed_executor(memory_gib=opts.memory_gib, threads=opts.threads)
+
+
+def machine_check(opts: Options) -> str | None:
+    """The self-check (``canary.self_check``) through ``make_executor(opts)``: why this machine cannot grade, or None.
+    A task of its own, so a cluster runs it on a worker."""
+    from .canary import self_check
+
+    return self_check(make_executor(opts))
+
+
+def options_key(opts: Options) -> dict:
+    """What a verdict depends on among the options (the cache key holds it; threads only change the speed)."""
+    return {k: v for k, v in asdict(opts).items() if k != "threads"}
+
+
+def not_graded(zip_name: str, cause: str) -> dict:
+    """The row of a zip the grading machine could not grade: no verdict, not cached, retried on the next run."""
+    return {"student_id": None, "passed": None, "graded": False, "not_graded": cause, "zip": zip_name, "notebooks": [],
+            "layout": {"problems": [], "warnings": []},
+            "execution": {"seconds": 0.0, "timed_out": False, "kernel_died": False, "interrupted": False,
+                          "stop_reason": "", "errors": []},
+            "questions": {}}
+
+
 def grade_one(zip_path: str, opts: Options) -> dict:
     """Grade one zip; never raises. Returns {"report": the ``check --json`` object plus "grader", "notebooks":
-    {file name: executed notebook text}}."""
+    {file name: executed notebook text}}. A zip the machine could not grade gets ``not_graded``'s row."""
+    from .canary import MachineError
     from .grade import grade_submission
 
     zip_path = Path(zip_path)
     t0 = time.monotonic()
-    grader = {"quiz1_version": quiz1_version(), "zip_sha256": None, "sandbox": None}
+    grader = {"quiz1_version": quiz1_version(), "zip_sha256": None, "sandbox": None, "options": options_key(opts)}
+    notebooks = {}
     try:
         grader["zip_sha256"] = zip_sha256(zip_path)
-        executor = None
-        if opts.sandbox:
-            from .sandbox import sandboxed_executor
-
-            executor = sandboxed_executor(memory_gib=opts.memory_gib, threads=opts.threads)
-            grader["sandbox"] = executor.description
-        else:
-            grader["sandbox"] = "none (--no-sandbox): the notebook ran with the grader's own permissions"
+        executor = make_executor(opts)
+        grader["sandbox"] = getattr(executor, "description", None) or \
+            "none (--no-sandbox): the notebook ran with the grader's own permissions"
         with tempfile.TemporaryDirectory(prefix="quiz1-keep-") as keep:
             rep = grade_submission(zip_path, timeout=opts.timeout, budget=opts.budget, trust_model=opts.trust_model,
                                    progress=False, executor=executor, keep_dir=keep)
             notebooks = {p.name: p.read_text() for p in sorted(Path(keep).glob("*.ipynb"))}
         report = rep.to_json()
-    except Exception as e:  # noqa: BLE001 -- one zip must never stop the class
+    except ValueError as e:  # nothing to grade in this zip (not a readable zip): the student's
         msg = (str(e).splitlines()[0] if str(e) else e.__class__.__name__).replace(str(zip_path), zip_path.name)
         report = {"student_id": None, "passed": False, "zip": zip_path.name, "notebooks": [],
-                  "layout": {"problems": [f"not graded: {msg}"], "warnings": []},
+                  "layout": {"problems": [f"nothing to grade: {msg}"], "warnings": []},
                   "execution": {"seconds": 0.0, "timed_out": False, "kernel_died": False, "interrupted": False,
-                                "errors": []},
-                  "questions": {q: {"status": "missing", "found": None, "expected": None, "note": "not graded"}
+                                "stop_reason": "", "errors": []},
+                  "questions": {q: {"status": "missing", "found": None, "expected": None, "note": "nothing to grade"}
                                 for q in QUESTIONS}}
-        notebooks = {}
+    except MachineError as e:
+        report = not_graded(zip_path.name, str(e).removeprefix("not graded: "))
+    except Exception as e:  # noqa: BLE001 -- one zip must never stop the class; the grader's failure, not the student's
+        msg = (str(e).splitlines()[0] if str(e) else "").replace(str(zip_path), zip_path.name)
+        report = not_graded(zip_path.name, f"the grader failed on this zip ({e.__class__.__name__}{': ' + msg if msg else ''})")
     report["grader"] = {**grader, "seconds": round(time.monotonic() - t0, 2)}
     return {"report": report, "notebooks": notebooks}
 
@@ -100,13 +134,15 @@ def _stems(zips: list[Path]) -> list[str]:
     return out
 
 
-def _done(out: Path, stem: str, zip_path: Path) -> dict | None:
-    """The report already written for this zip by this version of quiz1, or None."""
+def _done(out: Path, stem: str, zip_path: Path, opts: Options) -> dict | None:
+    """The report already written for this zip by this version of quiz1 with these options, or None (a zip the
+    machine could not grade is never done)."""
     p = out / f"{stem}.json"
     try:
         rep = json.loads(p.read_text())
         g = rep["grader"]
-        if g["quiz1_version"] == quiz1_version() and g["zip_sha256"] == zip_sha256(zip_path):
+        if (rep.get("graded", True) and g["quiz1_version"] == quiz1_version() and g.get("options") == options_key(opts)
+                and g["zip_sha256"] == zip_sha256(zip_path)):
             return rep
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -135,56 +171,84 @@ def collect_zips(inputs: list[str]) -> list[Path]:
 
 def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs: int | None = None,
                 scheduler: str | None = None, force: bool = False, progress: bool = True) -> list[dict]:
-    """Grade every zip into ``out`` (grades.csv, <stem>.json, <stem>.ipynb, report.html); return the reports."""
+    """Grade every zip into ``out`` (grades.csv, <stem>.json, <stem>.ipynb, report.html); return the reports.
+
+    The machine's self-check runs first, where the zips will run (here, or on a worker of ``scheduler``); when it
+    fails, ``MachineError`` is raised and nothing is written.
+    """
+    import contextlib
+
     from tqdm.auto import tqdm
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     stems = _stems(zips)
     reports: dict[int, dict] = {}
     todo = []
     for i, (z, stem) in enumerate(zip(zips, stems)):
-        done = None if force else _done(out, stem, z)
+        done = None if force else _done(out, stem, z, opts)
         if done is not None:
             reports[i] = done
         else:
             todo.append(i)
-    bar = tqdm(total=len(zips), initial=len(zips) - len(todo), desc="grading submissions", unit="zip",
-               disable=not progress)
-
-    def keep(i, res):
-        rep = res["report"]
-        for k, (_name, text) in enumerate(sorted(res["notebooks"].items())):
-            _write(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
-        _write(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
-        reports[i] = rep
-        bar.update(1)
-
-    try:
+    with contextlib.ExitStack() as stack:
+        client = None
         if todo and scheduler:
             from dask.distributed import Client, as_completed
 
-            with Client(scheduler) as client:
+            client = stack.enter_context(Client(scheduler))
+            _refuse_if(client.submit(machine_check, opts, pure=False).result())
+        elif todo:
+            _refuse_if(machine_check(opts))
+        out.mkdir(parents=True, exist_ok=True)
+        bar = stack.enter_context(tqdm(total=len(zips), initial=len(zips) - len(todo), desc="grading submissions",
+                                       unit="zip", disable=not progress))
+
+        def keep(i, res):
+            rep = res["report"]
+            for k, (_name, text) in enumerate(sorted(res["notebooks"].items())):
+                _write(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
+            _write(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
+            reports[i] = rep
+            bar.update(1)
+
+        try:
+            if client is not None:
                 futures = {client.submit(grade_one, str(zips[i]), opts, key=f"quiz1-{stems[i]}-{i}", pure=False): i
                            for i in todo}
                 for fut in as_completed(futures):
-                    keep(futures[fut], fut.result())
-        elif todo:
-            import concurrent.futures as cf
-            import multiprocessing
+                    keep(futures[fut], _result(fut, zips[futures[fut]]))
+            elif todo:
+                import concurrent.futures as cf
+                import multiprocessing
 
-            jobs = max(1, jobs or os.cpu_count() or 1)
-            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                        mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(grade_one, str(zips[i]), opts): i for i in todo}
-                for fut in cf.as_completed(futures):
-                    keep(futures[fut], fut.result())
-    finally:
-        bar.close()
-        rows = [reports[i] for i in sorted(reports)]
-        if rows:
-            write_sheet(out, rows, [stems[i] for i in sorted(reports)])
+                jobs = max(1, jobs or os.cpu_count() or 1)
+                with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                            mp_context=multiprocessing.get_context("spawn")) as pool:
+                    futures = {pool.submit(grade_one, str(zips[i]), opts): i for i in todo}
+                    for fut in cf.as_completed(futures):
+                        keep(futures[fut], _result(fut, zips[futures[fut]]))
+        finally:
+            rows = [reports[i] for i in sorted(reports)]
+            if rows:
+                write_sheet(out, rows, [stems[i] for i in sorted(reports)])
     return [reports[i] for i in range(len(zips))]
+
+
+def _refuse_if(problem: str | None) -> None:
+    from .canary import MachineError
+
+    if problem:
+        raise MachineError(f"grading refused, nothing was graded: {problem}")
+
+
+def _result(fut, zip_path: Path) -> dict:
+    """A task's result; a task that died with its worker (``BrokenProcessPool``, a lost dask worker) is that zip's
+    ``not graded`` row, never the end of the class."""
+    try:
+        return fut.result()
+    except Exception as e:  # noqa: BLE001
+        return {"report": not_graded(zip_path.name, f"its grading process failed ({e.__class__.__name__})"),
+                "notebooks": {}}
 
 
 def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
@@ -193,20 +257,30 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
     w = csv.writer(buf)
     w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems"])
     for r in reports:
-        w.writerow([r.get("student_id") or "", r.get("zip"), *(r["questions"][q]["status"] for q in QUESTIONS),
+        w.writerow([r.get("student_id") or "", r.get("zip"), *(_status(r, q) for q in QUESTIONS),
                     len(r["execution"]["errors"]), r.get("grader", {}).get("seconds", r["execution"]["seconds"]),
-                    r.get("passed"), " | ".join(_run_problems(r) + r["layout"]["problems"])])
+                    "not graded" if r.get("graded") is False else r.get("passed"),
+                    " | ".join(_run_problems(r) + r["layout"]["problems"])])
     _write(out / "grades.csv", buf.getvalue())
     _write(out / "report.html", report_html(reports, stems))
 
 
+def _status(r: dict, q: str) -> str:
+    return r["questions"][q]["status"] if r.get("graded", True) else NOT_GRADED
+
+
 def _run_problems(r: dict) -> list[str]:
+    """What went wrong with the run, in words: the grading machine's failure first, then why the run stopped."""
     e = r["execution"]
-    return (["kernel died"] if e.get("kernel_died") else []) + (["timed out"] if e.get("timed_out") else []) + (
-        ["interrupted"] if e.get("interrupted") else [])
+    if r.get("graded") is False:
+        return [f"not graded: {r.get('not_graded')}"]
+    return ((["kernel died"] if e.get("kernel_died") else []) + (["timed out"] if e.get("timed_out") else [])
+            + (["interrupted"] if e.get("interrupted") else []) + ([e["stop_reason"]] if e.get("stop_reason") else []))
 
 
-COLOURS = {"correct": "#c8e6c9", "wrong": "#ffcdd2", "unverified": "#fff9c4", "error": "#ffe0b2", "missing": "#e0e0e0"}
+NOT_GRADED = "not graded"
+COLOURS = {"correct": "#c8e6c9", "wrong": "#ffcdd2", "unverified": "#fff9c4", "error": "#ffe0b2", "missing": "#e0e0e0",
+           NOT_GRADED: "#b3e5fc"}
 
 
 def report_html(reports: list[dict], stems: list[str]) -> str:
@@ -216,26 +290,27 @@ def report_html(reports: list[dict], stems: list[str]) -> str:
     def anchor(r, stem):
         return esc(r.get("student_id") or stem)
 
-    counts = {q: {v: 0 for v in VERDICTS} for q in QUESTIONS}
+    kinds = (*VERDICTS, NOT_GRADED)
+    counts = {q: {v: 0 for v in kinds} for q in QUESTIONS}
     for r in reports:
         for q in QUESTIONS:
-            counts[q][r["questions"][q]["status"]] += 1
+            counts[q][_status(r, q)] += 1
     head = "".join(f"<th>{q}</th>" for q in QUESTIONS)
     summary = "".join(
         f"<tr><th>{v}</th>" + "".join(f"<td style='background:{COLOURS[v]}'>{counts[q][v]}</td>" for q in QUESTIONS)
-        + "</tr>" for v in VERDICTS)
+        + "</tr>" for v in kinds if v != NOT_GRADED or any(counts[q][v] for q in QUESTIONS))
     rows = []
     for r, stem in zip(reports, stems):
-        cells = "".join(f"<td style='background:{COLOURS[r['questions'][q]['status']]}'>{r['questions'][q]['status']}</td>"
-                        for q in QUESTIONS)
+        cells = "".join(f"<td style='background:{COLOURS[_status(r, q)]}'>{_status(r, q)}</td>" for q in QUESTIONS)
+        passed = NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no"
         rows.append(f"<tr><td><a href='#{anchor(r, stem)}'>{anchor(r, stem)}</a></td><td>{esc(r['zip'])}</td>{cells}"
-                    f"<td>{len(r['execution']['errors'])}</td><td>{'yes' if r['passed'] else 'no'}</td></tr>")
+                    f"<td>{len(r['execution']['errors'])}</td><td>{passed}</td></tr>")
     details = []
     for r, stem in zip(reports, stems):
         items = [f"<li><b>problem</b>: {esc(p)}</li>" for p in _run_problems(r) + r["layout"]["problems"]]
         items += [f"<li>warning: {esc(p)}</li>" for p in r["layout"]["warnings"]]
         items += [f"<li><b>error</b>: {esc(e['text'])}</li>" for e in r["execution"]["errors"]]
-        for q in QUESTIONS:
+        for q in QUESTIONS if r.get("graded", True) else ():
             v = r["questions"][q]
             bits = [f"found {esc(v['found'])}" if v.get("found") else "", f"expected {esc(v['expected'])}"
                     if v.get("expected") and v["status"] != "correct" else "", esc(v["note"]) if v.get("note") else ""]

@@ -4,7 +4,7 @@
 Nothing the notebook printed before counts: outputs are cleared and the run is
 fresh. A value counts only when code of the run printed or displayed it (never
 Markdown text), and not when the same digits are typed into the code. The
-executor is a parameter (``quiz1.notebook.execute.run_notebook`` by default), so
+executor is a parameter (``quiz1.grading.run.run_notebook`` by default), so
 a sandboxed one can take its place.
 
 Verdicts: ``correct`` (checked, matches), ``wrong`` (checked, shown but no
@@ -26,11 +26,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from .canary import MachineError, self_check
+from .causes import cell_error, stop_reason
 from .layout import extract_submission
 from .reference import Reference, reference_for
 from .report import CellError, GradeReport, Verdict
 from .sections import N_QUESTIONS, cell_questions
-from .values import ANSI, literal_in_code, matches, numbers, vector_matches, vectors
+from .values import literal_in_code, matches, numbers, vector_matches, vectors
 
 PROBE_MIME = "application/x-quiz1-probe+json"
 L2_MOST = 2.8   # the most generous reading of the quiz's eps = 0.1: per-pixel RMS 0.1, i.e. L2 0.1 * 28 in [0, 1] units
@@ -69,13 +71,6 @@ def __quiz1_probe(nonce):
 __quiz1_probe(%(nonce)r)
 del __quiz1_probe
 '''
-MACHINE_CAUSES = [
-    (re.compile(r"CUDA|NVIDIA|cudnn", re.I), "grading machine: no CUDA GPU here"),
-    (re.compile(r"^(ModuleNotFoundError|ImportError)\b"), "grading machine: a package is not installed here"),
-    (re.compile(r"URLError|ConnectionError|ConnectionRefused|gaierror|Name or service not known|Temporary failure in "
-                r"name resolution|Network is unreachable|HTTPSConnectionPool|HTTPError|RemoteDisconnected|timed out"
-                r".*connect", re.S), "grading machine: no network here"),
-]
 
 
 @dataclass
@@ -110,37 +105,6 @@ def _output_text(cell) -> tuple[str, int]:
     return "\n".join(chunks), plots
 
 
-def _cause(exception: str) -> str:
-    """Whose error it is, from the exception alone (a traceback also shows the lines around it)."""
-    if exception.startswith(("CellTimeoutError", "DeadKernelError", "KernelStartError")):
-        return "student"
-    return next((cause for pattern, cause in MACHINE_CAUSES if pattern.search(exception)), "student")
-
-
-def _cell_error(nb_name: str, cell, label: str, earlier: list) -> CellError | None:
-    errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    if not errs:
-        return None
-    o = errs[-1]
-    exception = f"{o.get('ename')}: {o.get('evalue')}".strip().rstrip(":")
-    tb = ANSI.sub("", "\n".join(o.get("traceback", [])))
-    line = None
-    hits = re.findall(r"(?:Cell In\s*\[\d*\]|<ipython-input-\d+-\w+>|Input In \[\d*\]),?\s*(?:in \S+\s*)?line (\d+)", tb)
-    if hits:
-        lines = cell.source.splitlines()
-        n = int(hits[-1])
-        if 1 <= n <= len(lines):
-            line = lines[n - 1].strip()
-    knock = None
-    m = re.match(r"NameError: name '(\w+)' is not defined", exception)
-    if m:
-        name = re.escape(m.group(1))
-        defines = re.compile(rf"^\s*(?:{name}\s*(?:,[^=]*)?=|def {name}\b|class {name}\b|import .*\b{name}\b|from .* import .*\b{name}\b"
-                             rf"|.*,\s*{name}\s*=|for {name}\b)", re.M)
-        knock = next((lbl for lbl, src in reversed(earlier) if defines.search(src)), None)
-    return CellError(nb_name, label, exception, line, knock, _cause(exception))
-
-
 def _read_png(path: Path) -> np.ndarray | None:
     """A 28x28 PNG as (28, 28) uint8 grey levels, whatever mode the student saved it in (``plt.imsave`` writes RGBA);
     None for anything else (a figure, a broken file)."""
@@ -167,8 +131,9 @@ def _snapshot(root: Path) -> dict:
 
 class _Checks:
     def __init__(self, cells: list[_Cell], ref: Reference, stopped_cells: set, probe: dict | None, pngs: list,
-                 notes_md: dict):
+                 notes_md: dict, reasons: dict):
         self.cells, self.ref, self.stopped, self.probe, self.pngs, self.md = cells, ref, stopped_cells, probe, pngs, notes_md
+        self.reasons = reasons   # notebook -> why its run stopped early, in words
         self.all_code = "\n".join(c.source for c in cells)
 
     def section(self, q: int) -> list[_Cell]:
@@ -184,9 +149,10 @@ class _Checks:
         errs = [c.error for c in sec if c.error and not c.error.knock_on] or [c.error for c in sec if c.error]
         if errs:
             return Verdict("error", note="; ".join(e.describe() for e in errs[:3]))
-        if any((c.notebook, c.index) in self.stopped or not c.ran for c in sec if c.source.strip()):
-            return Verdict("error", note="the run stopped (timeout, budget, dead kernel or Ctrl-C) before this "
-                                         "section finished")
+        cut = [c for c in sec if c.source.strip() and ((c.notebook, c.index) in self.stopped or not c.ran)]
+        if cut:
+            why = self.reasons.get(cut[0].notebook) or "the run ended early"
+            return Verdict("error", note=f"the run stopped before this section finished: {why}")
         return None
 
     def _unmatched(self, q: int, found: str | None, expected: str, extra: str | None = None) -> Verdict:
@@ -372,7 +338,8 @@ def _markdown_info(nb, qsets) -> dict:
 
 def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: float = 1800, trust_model: bool = False,
                      progress: bool = True, executor=None, keep_dir: str | Path | None = None) -> GradeReport:
-    """Grade one submission zip; ``ValueError`` only when there is nothing to grade (not a readable zip).
+    """Grade one submission zip; ``ValueError`` only when there is nothing to grade (not a readable zip),
+    ``MachineError`` when the grading machine failed (a kernel that starts for no notebook, not even the canary).
 
     Parameters
     ----------
@@ -381,7 +348,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
     executor : ``run_notebook``'s signature, ``(nb, cwd, *, timeout, budget, progress) -> RunResult``
     keep_dir : write each executed notebook there (``<zip stem>.ipynb``, ``<zip stem>-2.ipynb``, ...)
     """
-    from ..notebook.execute import run_notebook
+    from .run import run_notebook
 
     executor = executor or run_notebook
     zip_path = Path(zip_path)
@@ -391,7 +358,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         root, problems = layout.root, list(layout.problems)
         ref = reference_for(root, trust_model=trust_model)
         before = _snapshot(root)
-        cells, stopped, md, probe = [], set(), {}, None
+        cells, stopped, md, probe, reasons = [], set(), {}, None, {}
         timed_out = died = interrupted = False
         nonce = secrets.token_hex(8)
         for k, nb_path in enumerate(layout.notebooks):
@@ -413,9 +380,23 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             if left < 1 or interrupted:
                 timed_out = timed_out or left < 1
                 stopped |= {(name, i) for i in range(n_own)}
+                reasons[name] = ("the grader was interrupted (Ctrl-C)" if interrupted else
+                                 f"the run's budget of {budget:g} s for the whole submission ran out before this notebook")
                 run = None
             else:
                 run = executor(nb, nb_path.parent, timeout=timeout, budget=left, progress=progress, root=root)
+                if not run.started:
+                    problem = self_check(executor)
+                    if problem:   # the machine, not this zip: no verdict at all
+                        raise MachineError(f"not graded: {problem}")
+                    reasons[name] = (f"the kernel did not start for this notebook ({run.start_error}), though it "
+                                     f"starts for quiz1's canary notebook: a file in the zip (an ipython_config.py?) "
+                                     f"may stop it")
+                elif run.stopped_at is not None:
+                    c = nb.cells[run.stopped_at]
+                    label = ("quiz1's Q7 probe" if run.stopped_at == at else f"In [{c.execution_count}]"
+                             if c.get("execution_count") else f"cell {run.stopped_at - (run.stopped_at > at) + 1}")
+                    reasons[name] = stop_reason(run, label, budget)
                 timed_out |= run.timed_out
                 died |= run.kernel_died
                 interrupted |= run.interrupted
@@ -434,7 +415,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                 if cell.cell_type != "code":
                     continue
                 label = f"In [{cell.execution_count}]" if cell.execution_count else f"cell {i + 1}"
-                err = _cell_error(name, cell, label, earlier)
+                err = cell_error(name, cell, label, earlier)
                 if err is not None or (name, i) in stopped or cell.execution_count is None:
                     earlier.append((label, cell.source))  # what a later NameError may be a knock-on of
                 text, plots = _output_text(cell)
@@ -448,7 +429,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             im = _read_png(p)
             if im is not None:
                     pngs.append((p.relative_to(root).as_posix(), im))
-        checks = _Checks(cells, ref, stopped, probe, pngs, md)
+        checks = _Checks(cells, ref, stopped, probe, pngs, md, reasons)
         questions = {"Q1": checks.q1(), "Q2": checks.q2(), "Q3": checks.shown(3), "Q4": checks.shown(4),
                      "Q5": checks.shown(5), "Q6": checks.q6(), "Q7": checks.q7()}
         assert len(questions) == N_QUESTIONS
@@ -456,4 +437,5 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         return GradeReport(zip_path.name, layout.student_id, tuple(problems), layout.warnings,
                            time.monotonic() - t0, timed_out, died, interrupted, errors, questions,
                            tuple(p.relative_to(root).as_posix() for p in layout.notebooks),
-                           getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"))
+                           getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
+                           "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in reasons.items() if r))

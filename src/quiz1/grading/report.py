@@ -58,6 +58,7 @@ class GradeReport:
     questions: dict = field(default_factory=dict)   # "Q1".."Q7" -> Verdict
     notebooks: tuple = ()
     sandbox: str = ""                                # how the notebook was confined, in words
+    stop_reason: str = ""                            # why the run ended early, in words ("" when it ran to the end)
 
     @property
     def passed(self) -> bool:
@@ -68,6 +69,7 @@ class GradeReport:
     def to_json(self) -> dict:
         return {
             "student_id": self.student_id,
+            "graded": True,
             "passed": self.passed,
             "zip": self.zip_name,
             "notebooks": list(self.notebooks),
@@ -75,6 +77,7 @@ class GradeReport:
             "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
             "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,
                           "kernel_died": self.kernel_died, "interrupted": self.interrupted,
+                          "stop_reason": self.stop_reason,
                           "errors": [{**e.__dict__, "text": e.describe()} for e in self.errors]},
             "questions": {q: dict(v.__dict__) for q, v in self.questions.items()},
         }
@@ -87,6 +90,8 @@ class GradeReport:
                  else "timed out" if self.timed_out else "ran to the end")
         lines.append(f"run          {state} in {self.seconds:.1f} s, {len(self.errors)} error(s)"
                      + (f"; {self.sandbox}" if self.sandbox else ""))
+        if self.stop_reason:
+            lines.append(f"  stopped: {self.stop_reason}")
         lines += [f"  error: {e.describe()}" for e in self.errors]
         for q in QUESTIONS:
             v = self.questions.get(q)

@@ -9,8 +9,10 @@ the notebook does can forge the grader's own record of the run (it cannot reach
 the grader's memory, files or result).
 
 What the kernel sees: the system read-only (``/usr``, ``/etc``), the
-interpreter's prefix (``sys.base_prefix``) and the venv read-only, a private
-``/tmp``, no home (``HOME=/tmp``), no other process (own pid namespace), and one
+interpreter's prefix (``sys.base_prefix``), the venv and every site-packages
+folder on ``sys.path`` read-only, wherever they live (``mount_plan`` orders the
+mounts so that none hides another: a venv under ``/tmp`` stays visible over
+the private ``/tmp``), a private ``/tmp``, no home (``HOME=/tmp``), no other process (own pid namespace), and one
 writable folder: the submission's extracted copy. Limits: ``RLIMIT_DATA``
 (``--memory``, per process: heap and anonymous mappings, which is what a tensor
 or a list takes; an address-space limit would stop torch from importing),
@@ -75,22 +77,57 @@ def _pids_cgroup() -> Path | None:
     return None
 
 
-def bwrap_args(writable: Path, cwd: Path, ipc_dir: Path, *, memory_gib: float, cpu_seconds: int, threads: int) -> list:
-    """The command prefix that runs a kernel in the sandbox described in the module docstring."""
-    args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-            "--new-session", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+def _visible_paths() -> list[str]:
+    """The folders the kernel's interpreter needs, as the grader's process names them: the interpreter's prefixes
+    (pyenv under the home, a venv under /tmp, ...) and every site-packages folder on ``sys.path`` (a ``.pth`` file
+    may reach another environment's)."""
+    paths = {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parents[1])}
+    paths |= {p for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()}
+    return sorted(paths)
+
+
+def mount_plan(writable: Path, ipc_dir: Path) -> list[tuple]:
+    """The sandbox's mounts as bwrap options ``(option, *operands)``, the destination last, in an order where no
+    mount hides an earlier one: a mount goes after every mount of a folder above it (/tmp's tmpfs before a venv that
+    lives under /tmp). A symlinked path is bound at its real place and at the path the grader uses."""
+    plan = [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/etc", "/etc"), ("--tmpfs", "/tmp"), ("--dev", "/dev"),
+            ("--proc", "/proc")]
     for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         p = Path("/") / name
         if p.is_symlink():
-            args += ["--symlink", os.readlink(p), str(p)]
+            plan.append(("--symlink", os.readlink(p), str(p)))
         elif p.is_dir():
-            args += ["--ro-bind", str(p), str(p)]
-    for prefix in sorted({sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parents[1])}):
-        if not prefix.startswith(("/usr/", "/etc/")) and prefix not in ("/usr", "/"):
-            args += ["--ro-bind", prefix, prefix]
-    args += ["--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
-             "--bind", str(writable), str(writable), "--bind", str(ipc_dir), str(ipc_dir), "--chdir", str(cwd),
-             "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/mpl"]
+            plan.append(("--ro-bind", str(p), str(p)))
+    covered = ("/usr", "/etc")
+    binds = [("--ro-bind", p) for p in _visible_paths()] + [("--bind", str(writable)), ("--bind", str(ipc_dir))]
+    for opt, path in binds:
+        real = os.path.realpath(path)
+        for dest in dict.fromkeys((real, os.path.abspath(path))):
+            if opt == "--ro-bind" and (dest in covered or dest.startswith(tuple(c + "/" for c in covered))):
+                continue
+            plan.append((opt, real, dest))
+    seen, out = set(), []
+    for m in sorted(plan, key=lambda m: len(Path(m[-1]).parts)):  # stable: a parent before its children
+        if m[-1] not in seen:
+            seen.add(m[-1])
+            out.append(m)
+    return out
+
+
+def shadowed(plan: list[tuple]) -> list[tuple]:
+    """Pairs (earlier, later) of ``plan`` where the later mount hides the earlier one (the same folder or one above)."""
+    return [(a, b) for i, a in enumerate(plan) for b in plan[i + 1:]
+            if Path(a[-1]) == Path(b[-1]) or Path(b[-1]) in Path(a[-1]).parents]
+
+
+def bwrap_args(writable: Path, cwd: Path, ipc_dir: Path, *, memory_gib: float, cpu_seconds: int, threads: int) -> list:
+    """The command prefix that runs a kernel in the sandbox described in the module docstring."""
+    args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+            "--new-session"]
+    for m in mount_plan(writable, ipc_dir):
+        args += list(m)
+    args += ["--chdir", str(cwd), "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
+             "--setenv", "MPLCONFIGDIR", "/tmp/mpl"]
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         args += ["--setenv", var, str(threads)]
     args += ["--", "prlimit", f"--data={int(memory_gib * 2 ** 30)}", f"--cpu={int(cpu_seconds)}", "--core=0", "--"]
@@ -102,9 +139,9 @@ def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int
 
     ``root``: the submission's extracted copy, the one writable folder (default: the notebook's folder).
     """
-    from ..notebook.execute import run_notebook
+    from .run import run_notebook
 
-    def run(nb, cwd, *, timeout, budget, progress=True, root=None):
+    def run(nb, cwd, *, timeout, budget, progress=True, root=None, kernel_log=None):
         cwd = Path(cwd).resolve()
         writable = Path(root).resolve() if root is not None else cwd
         cg = None
@@ -124,7 +161,8 @@ def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int
                 km.sandbox_prefix = bwrap_args(writable, cwd, Path(ipc), memory_gib=memory_gib,
                                                cpu_seconds=max(60, int(budget) + 30), threads=threads)
                 km.cgroup_procs = str(cg / "cgroup.procs") if cg is not None else ""
-                return run_notebook(nb, cwd, timeout=timeout, budget=budget, progress=progress, km=km)
+                return run_notebook(nb, cwd, timeout=timeout, budget=budget, progress=progress, km=km,
+                                    kernel_log=kernel_log)
         finally:
             if cg is not None:
                 for pid in (cg / "cgroup.procs").read_text().split() if cg.exists() else []:
