@@ -29,12 +29,12 @@ setup-test: $(TEST_STAMP)
 $(RUN_STAMP): pyproject.toml
 	$(call debs,$(DEBS_RUN))
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[grading]'
 	touch $(RUN_STAMP)
 
 $(TEST_STAMP): $(RUN_STAMP) pyproject.toml
 	$(call debs,$(DEBS_TEST))
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[grading,test]'
 	touch $(TEST_STAMP)
 
 run: setup

@@ -57,8 +57,17 @@ def _options(a, threads: int):
         problem = bwrap_problem()
         if problem:
             raise ValueError(problem)
+    if a.data is not None:
+        from .data.loaders import find_quiz_files, opened_input
+
+        with opened_input(a.data) as root:
+            find_quiz_files(root, optional={})   # every quiz file, once: else one sentence naming what is wrong
+    if a.model is not None and not Path(a.model).is_file():
+        raise ValueError(f"{a.model}: no such file (--model)")
+    if a.variants not in (0, 1):
+        raise ValueError(f"--variants: expected 0 or 1 but found {a.variants}")
     return Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
-                   sandbox=not a.no_sandbox, threads=threads)
+                   sandbox=not a.no_sandbox, threads=threads, data=a.data, model=a.model, variants=a.variants)
 
 
 def _cores() -> int:
@@ -74,11 +83,14 @@ def cmd_check(a) -> int:
 
     if not Path(a.zip).is_file():
         raise ValueError(f"{a.zip}: no such file")
-    executor = make_executor(_options(a, _cores()))
+    parallel = a.variants > 0 and _cores() >= 2   # the two runs at once, each kernel on half the cores
+    opts = _options(a, max(1, _cores() // 2) if parallel else _cores())
+    executor = make_executor(opts)
     preflight(executor)  # refuse in one sentence when this machine cannot run even a canary notebook
     try:
         rep = grade_submission(a.zip, timeout=a.timeout, budget=a.budget, trust_model=a.trust_model,
-                               progress=not (a.quiet or a.json), executor=executor)
+                               progress=not (a.quiet or a.json), executor=executor, data=opts.data, model=opts.model,
+                               variants=opts.variants, parallel=parallel)
     except KeyboardInterrupt:  # outside the notebook run (which reports it itself): nothing graded yet
         print(f"quiz1: interrupted before {a.zip} was graded", file=sys.stderr)
         return 1
@@ -405,6 +417,13 @@ def make_parser() -> argparse.ArgumentParser:
                        help="Q_6/model.pth may be a whole pickled model (unpickling runs its code); default: weights only")
         g.add_argument("--no-sandbox", action="store_true",
                        help="run notebooks without bubblewrap, with your own permissions (said in the report)")
+        g.add_argument("--data", metavar="QUIZ_DATA", help="the quiz's data (Quizz_data folder or .zip): put in place of "
+                       "each zip's copies and graded against (default: each zip's own, with a warning)")
+        g.add_argument("--model", metavar="M.pth", help="the quiz's M for Q6 (default: each zip's Q_6/model.pth, with a "
+                       "warning)")
+        g.add_argument("--variants", type=int, default=1, metavar="N",
+                       help="1 (default): run each notebook once more on changed data, so a value must follow the data; "
+                            "0: one run (about half the time)")
         g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = sub.add_parser("check", help="grade one submission zip as a careful TA would (exit 0 pass, 1 problems, 2 "

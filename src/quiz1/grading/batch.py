@@ -34,6 +34,9 @@ class Options:
     trust_model: bool = False
     sandbox: bool = True
     threads: int = 1
+    data: str | None = None        # the TA's quiz data (folder or zip); None: each zip's own
+    model: str | None = None       # the TA's M; None: each zip's own Q_6/model.pth
+    variants: int = 1              # the second run on changed data (0: off)
 
 
 def quiz1_version() -> str:
@@ -73,8 +76,12 @@ def machine_check(opts: Options) -> str | None:
 
 
 def options_key(opts: Options) -> dict:
-    """What a verdict depends on among the options (the cache key holds it; threads only change the speed)."""
-    return {k: v for k, v in asdict(opts).items() if k != "threads"}
+    """What a verdict depends on among the options (the cache key holds it): the data and M by content, not by path;
+    threads only change the speed."""
+    from .datasets import data_fingerprint
+
+    key = {k: v for k, v in asdict(opts).items() if k not in ("threads", "data", "model")}
+    return {**key, **data_fingerprint(opts.data, opts.model)}
 
 
 def not_graded(zip_name: str, cause: str) -> dict:
@@ -86,7 +93,7 @@ def not_graded(zip_name: str, cause: str) -> dict:
             "questions": {}}
 
 
-def grade_one(zip_path: str, opts: Options) -> dict:
+def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
     """Grade one zip; never raises. Returns {"report": the ``check --json`` object plus "grader", "notebooks":
     {file name: executed notebook text}}. A zip the machine could not grade gets ``not_graded``'s row."""
     from .canary import MachineError
@@ -94,7 +101,8 @@ def grade_one(zip_path: str, opts: Options) -> dict:
 
     zip_path = Path(zip_path)
     t0 = time.monotonic()
-    grader = {"quiz1_version": quiz1_version(), "zip_sha256": None, "sandbox": None, "options": options_key(opts)}
+    grader = {"quiz1_version": quiz1_version(), "zip_sha256": None, "sandbox": None,
+              "options": key if key is not None else options_key(opts)}
     notebooks = {}
     try:
         grader["zip_sha256"] = zip_sha256(zip_path)
@@ -103,7 +111,8 @@ def grade_one(zip_path: str, opts: Options) -> dict:
             "none (--no-sandbox): the notebook ran with the grader's own permissions"
         with tempfile.TemporaryDirectory(prefix="quiz1-keep-") as keep:
             rep = grade_submission(zip_path, timeout=opts.timeout, budget=opts.budget, trust_model=opts.trust_model,
-                                   progress=False, executor=executor, keep_dir=keep)
+                                   progress=False, executor=executor, keep_dir=keep, data=opts.data, model=opts.model,
+                                   variants=opts.variants)
             notebooks = {p.name: p.read_text() for p in sorted(Path(keep).glob("*.ipynb"))}
         report = rep.to_json()
     except ValueError as e:  # nothing to grade in this zip (not a readable zip): the student's
@@ -134,14 +143,14 @@ def _stems(zips: list[Path]) -> list[str]:
     return out
 
 
-def _done(out: Path, stem: str, zip_path: Path, opts: Options) -> dict | None:
+def _done(out: Path, stem: str, zip_path: Path, key: dict) -> dict | None:
     """The report already written for this zip by this version of quiz1 with these options, or None (a zip the
     machine could not grade is never done)."""
     p = out / f"{stem}.json"
     try:
         rep = json.loads(p.read_text())
         g = rep["grader"]
-        if (rep.get("graded", True) and g["quiz1_version"] == quiz1_version() and g.get("options") == options_key(opts)
+        if (rep.get("graded", True) and g["quiz1_version"] == quiz1_version() and g.get("options") == key
                 and g["zip_sha256"] == zip_sha256(zip_path)):
             return rep
     except (OSError, ValueError, KeyError, TypeError):
@@ -184,8 +193,9 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
     stems = _stems(zips)
     reports: dict[int, dict] = {}
     todo = []
+    key = options_key(opts)
     for i, (z, stem) in enumerate(zip(zips, stems)):
-        done = None if force else _done(out, stem, z, opts)
+        done = None if force else _done(out, stem, z, key)
         if done is not None:
             reports[i] = done
         else:
@@ -213,7 +223,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
 
         try:
             if client is not None:
-                futures = {client.submit(grade_one, str(zips[i]), opts, key=f"quiz1-{stems[i]}-{i}", pure=False): i
+                futures = {client.submit(grade_one, str(zips[i]), opts, key, key=f"quiz1-{stems[i]}-{i}", pure=False): i
                            for i in todo}
                 for fut in as_completed(futures):
                     keep(futures[fut], _result(fut, zips[futures[fut]]))
@@ -224,7 +234,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
                 jobs = max(1, jobs or os.cpu_count() or 1)
                 with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
                                             mp_context=multiprocessing.get_context("spawn")) as pool:
-                    futures = {pool.submit(grade_one, str(zips[i]), opts): i for i in todo}
+                    futures = {pool.submit(grade_one, str(zips[i]), opts, key): i for i in todo}
                     for fut in cf.as_completed(futures):
                         keep(futures[fut], _result(fut, zips[futures[fut]]))
         finally:
@@ -255,12 +265,12 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
     """grades.csv (one row a zip) and report.html (one self-contained page)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems"])
+    w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems", "caveats"])
     for r in reports:
         w.writerow([r.get("student_id") or "", r.get("zip"), *(_status(r, q) for q in QUESTIONS),
                     len(r["execution"]["errors"]), r.get("grader", {}).get("seconds", r["execution"]["seconds"]),
                     "not graded" if r.get("graded") is False else r.get("passed"),
-                    " | ".join(_run_problems(r) + r["layout"]["problems"])])
+                    " | ".join(_run_problems(r) + r["layout"]["problems"]), " | ".join(r.get("caveats", []))])
     _write(out / "grades.csv", buf.getvalue())
     _write(out / "report.html", report_html(reports, stems))
 
@@ -309,6 +319,7 @@ def report_html(reports: list[dict], stems: list[str]) -> str:
     for r, stem in zip(reports, stems):
         items = [f"<li><b>problem</b>: {esc(p)}</li>" for p in _run_problems(r) + r["layout"]["problems"]]
         items += [f"<li>warning: {esc(p)}</li>" for p in r["layout"]["warnings"]]
+        items += [f"<li>caveat: {esc(p)}</li>" for p in r.get("caveats", [])]
         items += [f"<li><b>error</b>: {esc(e['text'])}</li>" for e in r["execution"]["errors"]]
         for q in QUESTIONS if r.get("graded", True) else ():
             v = r["questions"][q]

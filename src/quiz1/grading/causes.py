@@ -24,10 +24,15 @@ MACHINE_CAUSES = [
 ]
 
 
+COLAB = re.compile(r"No module named '(?:google\.colab|google)'")
+
+
 def whose(exception: str) -> str:
     """Whose error it is, from the exception alone (a traceback also shows the lines around it)."""
     if exception.startswith(("CellTimeoutError", "DeadKernelError", "KernelStartError")):
         return "student"
+    if COLAB.search(exception):
+        return "student: Colab-only code; the notebook must run unmodified from the unzipped folder"
     return next((cause for pattern, cause in MACHINE_CAUSES if pattern.search(exception)), "student")
 
 

@@ -6,7 +6,8 @@ graded against.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +31,17 @@ class Reference:
 
     q1_mean: float | None
     q1_total: float | None
+    q1_per_sample: tuple | None    # (N,) the per-sample losses of equation 2
     q2_readings: tuple             # Q2Reading, the natural reading first
     q2_claim_nodes: tuple          # (node label, output at [4, 5, 6]) where the statement's claim can hold
     q6_images: dict                # "I0"/"I1" -> (28, 28) uint8
     q6_model: object | None        # the submission's model (CPU, eval), loaded safely
     q7_grads: tuple                # xinit.grad after each pass of the fixed quiz code
     missing: dict                  # "Q1"/"Q6 model"/... -> one sentence
+    q7_grads_at: dict = field(default_factory=dict)   # xinit value -> (grad after pass 1, after pass 2), fixed class
 
 
+@functools.lru_cache(maxsize=4)
 def q2_readings(constant: float = 5.0) -> tuple[tuple, tuple]:
     """Every distinct output at [4, 5, 6] of the programs drawn as Figure 1, and the nodes where [7, 11, 17] holds."""
     from ..data.loaders import figure1_dot
@@ -61,21 +65,21 @@ def q2_readings(constant: float = 5.0) -> tuple[tuple, tuple]:
     return tuple(readings), claim
 
 
-def reference_for(root: Path, trust_model: bool = False) -> Reference:
-    """quiz1's answers for the submission extracted at ``root`` (never raises on bad data: says what is missing)."""
+def data_answers(root: Path, missing: dict | None = None) -> dict:
+    """The answers that depend on the data files below ``root`` only (Q1 and the Q6 images), as ``Reference`` fields;
+    what cannot be read goes into ``missing``."""
     from ..data.loaders import load_image, load_q1
-    from ..solvers.double_backward import GFixed, run_quiz_main
     from ..solvers.softmax_ce import softmax_cross_entropy
 
-    missing = {}
-    mean = total = None
+    missing = {} if missing is None else missing
+    mean = total = per_sample = None
     data, labels = find_data_file(root, "data.txt"), find_data_file(root, "labels.txt")
     if data is None or labels is None:
         missing["Q1"] = "Q_1/data.txt or Q_1/labels.txt is not in the zip, so there is no reference to check against"
     else:
         try:
             r = softmax_cross_entropy(*(lambda d: (d.logits, d.labels))(load_q1(data, labels)))
-            mean, total = float(r.mean), float(r.total)
+            mean, total, per_sample = float(r.mean), float(r.total), tuple(float(v) for v in r.per_sample)
         except ValueError as e:
             missing["Q1"] = f"the Q1 data in the zip cannot be read ({e})"
     images = {}
@@ -86,8 +90,29 @@ def reference_for(root: Path, trust_model: bool = False) -> Reference:
                 images[name] = load_image(p)
         except ValueError as e:
             missing[f"Q6 {name}"] = str(e)
+    return {"q1_mean": mean, "q1_total": total, "q1_per_sample": per_sample, "q6_images": images}
+
+
+def q7_expected(xinits) -> dict:
+    """xinit value -> (xinit.grad after the first pass, after the second) of the quiz's main block with quiz1's fixed
+    class: 2 x1 (1 + 2 x0) with x1 = x0 + x0^2 + 1, then twice that (gradients accumulate)."""
+    from ..solvers.double_backward import GFixed, run_quiz_main
+
+    out = {}
+    for v in xinits:
+        r = run_quiz_main(GFixed, v)
+        out[float(v)] = (r.grad_after_first[0], r.grad_after_second[0])
+    return out
+
+
+def reference_for(root: Path, trust_model: bool = False, model_path: Path | None = None, xinits=(1.0,)) -> Reference:
+    """quiz1's answers for the submission extracted at ``root`` (never raises on bad data: says what is missing).
+
+    ``model_path``: the TA's M (default: the ``model.pth`` found in ``root``); ``xinits``: where Q7 is checked."""
+    missing = {}
+    answers = data_answers(root, missing)
     model = None
-    pth = find_data_file(root, "model.pth")
+    pth = Path(model_path) if model_path is not None else find_data_file(root, "model.pth")
     if pth is None:
         missing["Q6 model"] = "no Q_6/model.pth in the zip to classify the images with"
     else:
@@ -102,7 +127,7 @@ def reference_for(root: Path, trust_model: bool = False) -> Reference:
                                    "only with --trust-model")
         except Exception as e:  # noqa: BLE001 -- a student's file must not stop the grading
             missing["Q6 model"] = f"Q_6/model.pth cannot be loaded ({e.__class__.__name__})"
-    fixed = run_quiz_main(GFixed)
+    at = q7_expected(sorted({1.0, *map(float, xinits)}))
     readings, claim = q2_readings()
-    return Reference(mean, total, readings, claim, images, model,
-                     (fixed.grad_after_first[0], fixed.grad_after_second[0]), missing)
+    return Reference(answers["q1_mean"], answers["q1_total"], answers["q1_per_sample"], readings, claim,
+                     answers["q6_images"], model, at[1.0], missing, at)

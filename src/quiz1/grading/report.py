@@ -59,12 +59,19 @@ class GradeReport:
     notebooks: tuple = ()
     sandbox: str = ""                                # how the notebook was confined, in words
     stop_reason: str = ""                            # why the run ended early, in words ("" when it ran to the end)
+    graded_on: str = ""                              # the second run on changed data, or why there was none
+    caveats: tuple = ()                              # what the verdicts rest on that the TA should know (no --data, ...)
 
     @property
     def passed(self) -> bool:
         """No layout problem, the run finished without an error, and no question wrong, in error or missing."""
-        return not (self.problems or self.errors or self.timed_out or self.kernel_died or self.interrupted
+        return not (self.problems or self.faults or self.timed_out or self.kernel_died or self.interrupted
                     or any(v.status in ("wrong", "error", "missing") for v in self.questions.values()))
+
+    @property
+    def faults(self) -> tuple:
+        """The errors that count against the run (not the quiz's own error shown on purpose before its fix)."""
+        return tuple(e for e in self.errors if not e.cause.startswith("shown on purpose"))
 
     def to_json(self) -> dict:
         return {
@@ -74,6 +81,8 @@ class GradeReport:
             "zip": self.zip_name,
             "notebooks": list(self.notebooks),
             "sandbox": self.sandbox,
+            "graded_on": self.graded_on,
+            "caveats": list(self.caveats),
             "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
             "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,
                           "kernel_died": self.kernel_died, "interrupted": self.interrupted,
@@ -92,6 +101,9 @@ class GradeReport:
                      + (f"; {self.sandbox}" if self.sandbox else ""))
         if self.stop_reason:
             lines.append(f"  stopped: {self.stop_reason}")
+        if self.graded_on:
+            lines.append(f"  checked: {self.graded_on}")
+        lines += [f"  caveat: {c}" for c in self.caveats]
         lines += [f"  error: {e.describe()}" for e in self.errors]
         for q in QUESTIONS:
             v = self.questions.get(q)

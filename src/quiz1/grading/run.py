@@ -108,7 +108,8 @@ def run_notebook(nb, cwd: str | Path, *, timeout: float = 600, budget: float = 1
                 client.timeout = max(1, int(min(timeout, left)))
                 started_cell = time.monotonic()
                 try:
-                    client.execute_cell(nb.cells[i], i)
+                    # quiz1's own cells (probes) take no execution count: the student's In [n] stay theirs
+                    client.execute_cell(nb.cells[i], i, store_history=not nb.cells[i].metadata.get("quiz1_probe"))
                 except DeadKernelError:
                     died, stopped, exit_code = True, i, _exit_code(client)
                     nb.cells[i].outputs.append(_error_output(

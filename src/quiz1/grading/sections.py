@@ -2,30 +2,51 @@
 
 A question's section runs from its heading to the next question's heading. The
 headings students write: ``# Question 1``, ``## Q2``, ``### Question 3``,
-``**Question 4**``, ``Question 1: ...``, ``Q2) ...``, ``Q.7 ...``, ``# Q7``, any
-case, at the start of a line of a Markdown cell, and ``# Q3`` comment lines at the
-top of a code cell. A notebook with no heading at all is one section for every
-question (or for the one question its file name names, e.g. ``Q3.ipynb``).
-Written by hand: this is a few regular expressions over ``nbformat`` cells.
+``**Question 4**``, ``## Question 4a``, ``<h2>Question 1</h2>``, ``Part 5``,
+``Question 1: ...``, ``Q2) ...``, ``Q.7 ...``, any case, at the start of a
+line of a Markdown cell, and ``# Q3`` comment lines at the top of a code cell.
+A plain line (no ``#``, bold or HTML heading) is a heading only when it is one:
+``Question 5 asks us to learn f from two sets`` is prose. Where no such heading
+exists, numbered headings ``## 1. Softmax`` count. A notebook with no heading at
+all is split by what its cells do (the quiz files they read, torchviz, the
+quiz's class G; ``by_content``), or is one section for the one question its
+file name names (``Q3.ipynb``). Written by hand: a few regular expressions over
+``nbformat`` cells.
 """
 from __future__ import annotations
 
 import re
 
 N_QUESTIONS = 7
-_Q = r"(?:question|problem|task|qn|q)\s*\.?\s*(?:no\.?\s*)?([1-9])(?![0-9])"
-# a Markdown line that starts a question: "# Q2", "**Question 4**", "Question 1: ...", "Q2) ...", "Q.7 ..."
-MD_HEADING = re.compile(rf"^\s{{0,3}}(?:#{{1,6}}\s*|>\s*)?(?:\*\*|__|\*|_)?\s*{_Q}(?=\s*(?:\*\*|__|\*|_)?\s*(?:$|[\s:).\-–—\[(]))",
-                        re.I | re.M)
-CODE_HEADING = re.compile(rf"^#+\s*{_Q}\b", re.I)
-FILE_QUESTION = re.compile(r"(?:^|[^a-z0-9])(?:question|problem|task|q)[ _\-.]?([1-9])(?![0-9])", re.I)
+_Q = r"(?:question|problem|task|part|qn|q)\s*\.?\s*(?:no\.?\s*)?([1-9])[a-z]?(?![a-z0-9])"
+_MARK = r"(?:#{1,6}\s*|>\s*|<h[1-6][^>]*>\s*)"
+_EMPH = r"(?:\*\*|__|\*|_)?"
+# "# Q2", "**Question 4**", "<h2>Question 1</h2>", "## Question 4a": marked, any words may follow
+MARKED = re.compile(rf"^\s{{0,3}}{_MARK}{_EMPH}\s*{_Q}", re.I | re.M)
+# "Question 1: ...", "Q2) ...", "**Q3.** ...", "Q.7 autograd", "Problem 4": a plain line that is a heading
+PLAIN = re.compile(rf"^\s{{0,3}}{_EMPH}\s*{_Q}\s*{_EMPH}\s*(?:$|[:).\-–—]|(?=\s+\S+(?:\s+\S+){{0,2}}\s*$))", re.I | re.M)
+NUMBERED = re.compile(r"^\s{0,3}#{1,6}\s*([1-7])\s*[.):]\s", re.M)
+CODE_HEADING = re.compile(rf"^#+\s*{_Q}", re.I)
+FILE_QUESTION = re.compile(r"(?:^|[^a-z0-9])(?:question|problem|task|part|q)[ _\-.]?([1-9])(?![0-9])", re.I)
+# what a cell does, when a notebook has no heading: the quiz files it reads, the tools it uses
+BY_CONTENT = [
+    (1, re.compile(r"Q_1\b|data\.txt|labels\.txt|cross.?entropy|softmax", re.I)),
+    (2, re.compile(r"torchviz|make_dot|compute_tree|\[\s*4\.?\s*,\s*5\.?\s*,\s*6\.?\s*\]")),
+    (3, re.compile(r"\bsympy\b|symbols\(|\.diff\(")),
+    (4, re.compile(r"Q_4\b|Q1Q4I[123]|encoder|decoder", re.I)),
+    (5, re.compile(r"Q_5\b|xy\.npz|ab\.npz")),
+    (6, re.compile(r"Q_6\b|I[01]\.png|model\.pth|CustomModel|adversar", re.I)),
+    (7, re.compile(r"class\s+G\b|retain_graph|well done|backward through the graph")),
+]
 
 
-def cell_heading(cell) -> int | None:
-    """The question a cell starts (its last heading, for a Markdown cell), or None."""
+def cell_heading(cell, numbered: bool = False) -> int | None:
+    """The question a cell starts (its last heading, for a Markdown cell), or None; ``numbered``: ``## 1.`` counts."""
     if cell.cell_type == "markdown":
-        hits = [int(m.group(1)) for m in MD_HEADING.finditer(cell.source)]
-        hits = [h for h in hits if h <= N_QUESTIONS]
+        hits = sorted([(m.start(), int(m.group(1))) for m in MARKED.finditer(cell.source)]
+                      + [(m.start(), int(m.group(1))) for m in PLAIN.finditer(cell.source)]
+                      + ([(m.start(), int(m.group(1))) for m in NUMBERED.finditer(cell.source)] if numbered else []))
+        hits = [q for _, q in hits if q <= N_QUESTIONS]
         return hits[-1] if hits else None
     if cell.cell_type == "code":
         first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
@@ -35,13 +56,29 @@ def cell_heading(cell) -> int | None:
     return None
 
 
+def by_content(nb) -> list[frozenset]:
+    """Sections for a notebook with no heading: a code cell that reads a question's files or uses its tools starts
+    that question's section; other cells follow the one before (cells before the first such cell: no section)."""
+    out, current = [], frozenset()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            hit = next((q for q, pattern in BY_CONTENT if pattern.search(cell.source)), None)
+            if hit is not None:
+                current = frozenset({hit})
+        out.append(current)
+    return out
+
+
 def cell_questions(nb, file_name: str = "") -> list[frozenset]:
     """For each cell of ``nb``, the set of questions (1..7) whose section holds it (empty before the first heading)."""
     heads = [cell_heading(c) for c in nb.cells]
     if not any(h is not None for h in heads):
+        heads = [cell_heading(c, numbered=True) for c in nb.cells]
+    if not any(h is not None for h in heads):
         m = FILE_QUESTION.search(file_name)
-        every = frozenset({int(m.group(1))}) if m and int(m.group(1)) <= N_QUESTIONS else frozenset(range(1, N_QUESTIONS + 1))
-        return [every] * len(nb.cells)
+        if m and int(m.group(1)) <= N_QUESTIONS:
+            return [frozenset({int(m.group(1))})] * len(nb.cells)
+        return by_content(nb)
     out, current = [], frozenset()
     for h in heads:
         if h is not None:

@@ -51,8 +51,9 @@ class TwoPassResult:
     error: str | None = None
 
 
-def run_quiz_main(g_class):
-    """Run the quiz's two forward/backward passes with ``g_class``; capture a RuntimeError.
+def run_quiz_main(g_class, xinit_value=1.0):
+    """Run the quiz's two forward/backward passes with ``g_class`` from ``xinit = [xinit_value]`` (the quiz: 1);
+    capture a RuntimeError.
 
     x1 = x0 + g(x0) = x0 + x0^2 + 1,  loss = x1^2,  d loss / d x0 = 2 x1 (1 + 2 x0)
 
@@ -65,7 +66,7 @@ def run_quiz_main(g_class):
     log, grads = [], []
     try:
         g = g_class()
-        xinit = torch.ones([1], requires_grad=True)
+        xinit = torch.full([1], float(xinit_value), requires_grad=True)
         x = [xinit]
         x.append(x[-1] + g(x[-1]))
         loss = x[-1] ** 2

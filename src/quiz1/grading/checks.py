@@ -1,0 +1,384 @@
+"""The seven verdicts: one check a question, each on what the run computed, never on what it claims.
+
+Verdicts: ``correct`` (checked, matches), ``wrong`` (checked, shown but no
+match), ``unverified`` (ran and shows work that cannot be checked by a machine,
+or a case a human should decide), ``error`` (its code raised, timed out or the
+kernel died before it answered), ``missing`` (no work for it: no output,
+formula or plot in its section, and no matching output anywhere).
+
+What makes a value count. A number counts when code of the run printed or
+displayed it (never Markdown), not typed into the code with the digits it is
+checked to (comments aside), from an output holding a few numbers (a list of
+every candidate proves nothing), and, when the variant run is on, when the same
+cell of the run on the variant data shows the variant's answer at the same
+place: a value that does not follow the data is hard-coded. Q2 counts with a
+tensor in the kernel whose graph is Figure 1; Q7 with a class that passes the
+quiz's main block run apart from the notebook; Q6 with new pixels near the
+data's images that move when the data's images move.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .execution import Cell, RunRecord
+from .reference import Reference
+from .report import Verdict
+from .values import Printed, literal_in_code, matches, numbers, vector_matches, vectors
+
+L2_MOST = 2.8      # the most generous reading of the quiz's eps = 0.1: per-pixel RMS 0.1, i.e. L2 0.1 * 28 in [0, 1] units
+L2_NOTHING_LEFT = 2 * L2_MOST   # a change past this leaves no digit to speak of: not a small change by any reading
+SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a line of at most 4 numbers, a cell of 64
+LIBRARY_CE = re.compile(r"\b(?:F\.cross_entropy|CrossEntropyLoss|F\.softmax|F\.log_softmax|torch\.softmax|"
+                        r"torch\.log_softmax|nn\.Softmax|nn\.LogSoftmax|special\.softmax|special\.log_softmax|"
+                        r"logsumexp|log_loss|\.softmax\()")
+QUIZ_Q7_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The second run, on changed data, and the answers for that data."""
+
+    run: RunRecord | None          # None: it could not run (the note says why)
+    ref: Reference
+    note: str | None = None
+
+
+def _fmt(v) -> str:
+    return "[" + ", ".join(f"{e:.6g}" for e in v) + "]"
+
+
+def _tensor(t: dict) -> str:
+    """How the probe's tensor is named to a TA: `out` (the notebook's variable), or the one the section showed."""
+    return f"the notebook's `{t['name']}`" if t.get("name") else "a tensor the Q2 section printed"
+
+
+def _l2(a, b) -> float:
+    return float(np.linalg.norm((a.astype(float) - b.astype(float)) / 255))
+
+
+class Checks:
+    def __init__(self, run: RunRecord, ref: Reference, variant: Variant | None = None, q7: dict | None = None):
+        self.run, self.ref, self.variant, self.q7_apart = run, ref, variant, q7
+        self.cells = run.cells
+        self.all_code = "\n".join(c.source for c in run.cells)
+
+    def section(self, q: int) -> list[Cell]:
+        return [c for c in self.cells if q in c.questions]
+
+    def _work(self, q: int) -> bool:
+        return any(c.text.strip() or c.plots for c in self.section(q)) or bool(self.run.latex.get(q))
+
+    def _failed(self, q: int, ignore=None) -> Verdict | None:
+        """``error`` if the section raised, timed out, or the run stopped before it; else None."""
+        sec = self.section(q)
+        errs = [c.error for c in sec if c.error and not (ignore and ignore(c.error))]
+        errs = [e for e in errs if not e.knock_on] or errs
+        if errs:
+            return Verdict("error", note="; ".join(e.describe() for e in errs[:3]))
+        cut = [c for c in sec if c.source.strip() and ((c.notebook, c.index) in self.run.stopped or not c.ran)]
+        if cut:
+            why = self.run.reasons.get(cut[0].notebook) or "the run ended early"
+            return Verdict("error", note=f"the run stopped before this section finished: {why}")
+        return None
+
+    def _unmatched(self, q: int, found: str | None, expected: str | None, extra: str | None = None) -> Verdict:
+        failed = self._failed(q)
+        if failed is not None:
+            return Verdict("error", found, expected, "; ".join(x for x in (failed.note, extra) if x))
+        if not self._work(q):
+            where = "no section for it" if not self.section(q) else "its section shows no output, formula or plot"
+            return Verdict("missing", None, expected, "; ".join(x for x in (where, extra) if x))
+        return Verdict("wrong", found or "no value printed", expected, extra)
+
+    def _ordered(self, q: int):
+        """(cell, inside the section?) for every cell: the section first, then the rest of the run."""
+        sec = self.section(q)
+        return [(c, True) for c in sec] + [(c, False) for c in self.cells if c not in sec]
+
+    @staticmethod
+    def _typed_note(typed):
+        return f"printed but typed into the code, not computed: {', '.join(typed[:3])}" if typed else None
+
+    def _found_numbers(self, q: int, limit: int = 6) -> str | None:
+        vals = [p.text for c in self.section(q) for p in numbers(c.text)][:limit]
+        return ", ".join(vals) if vals else None
+
+    def _variant_cell(self, c: Cell) -> tuple[Cell | None, str | None]:
+        """The same cell in the variant run, or None with the reason it cannot be compared."""
+        v = self.variant
+        if v.run is None:
+            return None, v.note or "the variant run did not run"
+        vc = v.run.cell(c.notebook, c.index)
+        if vc is None or not vc.ran:
+            return None, (f"the variant run did not reach {c.label}: "
+                          f"{v.run.reasons.get(c.notebook) or 'the cell did not run'}")
+        return vc, None
+
+    # Q1 -----------------------------------------------------------------
+    @staticmethod
+    def _q1_hits(text: str, mean: float, total: float, per_sample) -> list[tuple[int, str, Printed | None]]:
+        """(position among the cell's numbers, kind, the number) of every reading of Q1 in ``text``: the mean or the
+        total from a line of a few numbers, or every per-sample loss in a row."""
+        nums = numbers(text)
+        hits = []
+        if len(nums) <= SCALAR_CELL_MOST:
+            k = 0
+            for line in text.splitlines():
+                on_line = numbers(line)
+                if len(on_line) <= SCALAR_LINE_MOST:
+                    for j, p in enumerate(on_line):
+                        for kind, ref in (("mean", mean), ("total", total)):
+                            if matches(p, ref):
+                                hits.append((k + j, kind, p))
+                k += len(on_line)
+        n = len(per_sample) if per_sample is not None else 0
+        for k in range(len(nums) - n + 1 if n > 1 else 0):
+            if all(matches(p, r) for p, r in zip(nums[k:k + n], per_sample)):
+                hits.append((k, "per-sample", None))
+        return hits
+
+    def q1(self) -> Verdict:
+        r = self.ref
+        if r.q1_mean is None:
+            failed = self._failed(1)
+            if self._work(1) and failed is None:
+                return Verdict("unverified", self._found_numbers(1), None, r.missing.get("Q1"))
+            return failed or Verdict("missing", None, None, r.missing.get("Q1"))
+        expected = f"mean {r.q1_mean:.6f} or total {r.q1_total:.6f} (or the {len(r.q1_per_sample)} per-sample losses)"
+        typed, found = [], None
+        for c, inside in self._ordered(1):
+            for k, kind, p in self._q1_hits(c.text, r.q1_mean, r.q1_total, r.q1_per_sample):
+                text = f"{kind} {p.text}" if p is not None else f"the {len(r.q1_per_sample)} per-sample losses"
+                if p is not None and literal_in_code(p, self.all_code):
+                    typed.append(f"{text} ({c.notebook} {c.label})")
+                    continue
+                found = (c, k, kind, text, inside)
+                break
+            if found:
+                break
+        if found is None:
+            return self._unmatched(1, self._found_numbers(1), expected, self._typed_note(typed))
+        c, k, kind, text, inside = found
+        where = f"{text} ({c.notebook} {c.label})"
+        notes = [] if inside else ["printed outside the Q1 section"]
+        lib = LIBRARY_CE.search("\n".join(x.source for x in self.section(1)) or c.source)
+        if self.variant is not None:
+            v = self.variant.ref
+            vc, why = self._variant_cell(c)
+            if vc is None:
+                return Verdict("unverified", where, expected, "; ".join(notes + [
+                    f"the value could not be checked on the variant data ({why}): a human should decide"]))
+            want = {"mean": v.q1_mean, "total": v.q1_total, "per-sample": None}[kind]
+            got = [h for h in self._q1_hits(vc.text, v.q1_mean, v.q1_total, v.q1_per_sample) if h[1] == kind]
+            if not any(h[0] == k for h in got):
+                seen = numbers(vc.text)
+                shown = seen[k].text if k < len(seen) else "nothing"
+                return Verdict("wrong", where, expected, "; ".join(notes + [
+                    f"did not change when the data changed: hard-coded? on the variant data the same cell printed "
+                    f"{shown} where the {kind} is " + (f"{want:.6f}" if want is not None else "another vector")]))
+            notes.append(f"followed the data: on the variant data the same cell printed its {kind}"
+                         + (f" {v.q1_mean if kind == 'mean' else v.q1_total:.6g}" if kind != "per-sample" else ""))
+        if lib:
+            return Verdict("unverified", where, expected, "; ".join(notes + [
+                f"computed with the library's `{lib.group(0).strip('.(')}` where the quiz asks for softmax and "
+                f"cross-entropy from scratch: a human should decide"]))
+        return Verdict("correct", where, expected, "; ".join(notes) or None)
+
+    # Q2 -----------------------------------------------------------------
+    def q2(self, figure1_tensors: list[dict]) -> Verdict:
+        readings = self.ref.q2_readings
+        expected = " or ".join(_fmt(r.output) for r in readings) + " (one per program drawn as Figure 1)"
+        claim = "no program drawn as Figure 1 reproduces the statement's [7, 11, 17] at [1, 2, 3]"
+        typed, found = [], None
+        for c, inside in self._ordered(2):
+            for vals in vectors(c.text, 3):
+                rd = next((rd for rd in readings if vector_matches(vals, rd.output)), None)
+                if rd is None:
+                    continue
+                text = f"{_fmt([p.value for p in vals])}, {rd.reading}"
+                if all(literal_in_code(p, self.all_code, min_digits=1) for p in vals):
+                    typed.append(f"{text} ({c.notebook} {c.label})")
+                    continue
+                found = (c, vals, text, inside)
+                break
+            if found:
+                break
+        held = [(t, rd) for t in figure1_tensors for rd in readings
+                if len(t.get("value", [])) == 3 and np.allclose(t["value"], rd.output, rtol=1e-5)]
+        if found is not None:
+            c, vals, text, inside = found
+            where = f"{text} ({c.notebook} {c.label})"
+            same = [t for t, _ in held if all(matches(p, v) for p, v in zip(vals, t["value"]))]
+            if same:
+                return Verdict("correct", where, expected, f"{_tensor(same[0])} has Figure 1's autograd graph and this "
+                               f"value; {claim}" + ("" if inside else "; printed outside the Q2 section"))
+            if figure1_tensors:
+                seen = ", ".join(f"{_tensor(t)} = {_fmt(t['value'][:3])}" for t in figure1_tensors[:3])
+                why = f"the kernel's tensors drawn as Figure 1 ({seen}) do not hold this value: a human should decide"
+            elif self.run.probe is None:
+                why = "the grader's graph probe did not run (the run stopped before it): a human should decide"
+            else:
+                return Verdict("wrong", where, expected, "no program computes it: no tensor the notebook holds or "
+                               "shows in its Q2 section has Figure 1's autograd graph (typed in, or computed without "
+                               "autograd)")
+            return Verdict("unverified", where, expected, why)
+        if held:
+            t, rd = held[0]
+            return Verdict("unverified", f"{_tensor(t)} = {_fmt(t['value'])}, {rd.reading}", expected,
+                           "the kernel holds a program drawn as Figure 1 with a right output at [4, 5, 6], but the run "
+                           "does not show it: a human should decide")
+        for node, out in self.ref.q2_claim_nodes:
+            for cc in self.section(2):
+                if any(vector_matches(v, out) for v in vectors(cc.text, 3)):
+                    return Verdict("unverified", f"{_fmt(out)} ({cc.notebook} {cc.label})", expected,
+                                   f"{_fmt(out)} is the value at [4, 5, 6] of node {node}, where the claim [7, 11, 17] "
+                                   f"holds, not of Figure 1's output; {claim}: a human should decide")
+        vecs = [_fmt([p.value for p in v]) for cc in self.section(2) for v in vectors(cc.text, 3)][:3]
+        return self._unmatched(2, "; ".join(vecs) or self._found_numbers(2), expected, self._typed_note(typed))
+
+    # Q3-Q5: shown for a human --------------------------------------------
+    def shown(self, q: int) -> Verdict:
+        failed = self._failed(q)
+        latex = self.run.latex.get(q, [])
+        plots = sum(c.plots for c in self.section(q))
+        outputs = sum(bool(c.text.strip()) for c in self.section(q))
+        if not (latex or plots or outputs):
+            return failed or self._unmatched(q, None, None)
+        what = f"{len(latex)} formula(s), {plots} plot(s), {outputs} cell(s) with printed output"
+        shown = [f for f in latex if f.startswith(("$$", "\\begin"))] or latex   # a result is usually displayed, last
+        found = shown[-1][:300] if shown else None
+        if failed is not None and not (plots or outputs):
+            return Verdict("error", found, None, f"{failed.note}; shows {what}")
+        note = f"shows {what}" + (f"; also {failed.note}" if failed is not None else "")
+        return Verdict("unverified", found, None, note + "; not checkable by a machine: a human should read it")
+
+    # Q6 -----------------------------------------------------------------
+    def q6(self) -> Verdict:
+        from ..solvers.mnist_model import predict_proba
+
+        r = self.ref
+        expected = "I0' read as 1, I1' read as 7 (or 0, eq. 8), each a small change (L2 <= 2.8 in [0, 1] units)"
+        # a file of the zip written again unchanged counts only if it follows the variant data (checked below)
+        pngs = sorted({**(self.run.rewritten if self.variant is not None else {}), **self.run.pngs}.items())
+        if not pngs:
+            copies = self.run.copies
+            return self._unmatched(6, "no new 28x28 PNG written by the run", expected, (
+                f"{', '.join(copies[:3])}: the pixels of an image already there, not counted" if copies else None))
+        if len(r.q6_images) < 2:
+            return Verdict("unverified", None, expected, "I0.png or I1.png is missing from Q_6/, so images cannot be matched")
+        rows, best = [], {"I0": [], "I1": []}
+        probs = predict_proba(r.q6_model, np.stack([im for _, im in pngs])) if r.q6_model is not None else None
+        for k, (rel, im) in enumerate(pngs):
+            d = {n: _l2(im, base) for n, base in r.q6_images.items()}
+            src = min(d, key=d.get)
+            pred = int(probs[k].argmax()) if probs is not None else None
+            rows.append(f"{rel} ~ {src}: L2 {d[src]:.4f} ([0, 1]) = {255 * d[src]:.1f} (0..255)"
+                        + (f", read as {pred} (p = {probs[k, pred]:.2f})" if pred is not None else ""))
+            best[src].append((d[src], rel, pred))
+        found = "; ".join(rows)
+        if probs is None:
+            return Verdict("unverified", found, expected, r.missing.get("Q6 model"))
+        nearest = min(l2 for n in best for l2, _, _ in best[n])
+        if nearest > L2_NOTHING_LEFT:
+            return Verdict("wrong", found, expected, f"every image written leaves nothing of the digit (L2 {nearest:.1f} "
+                           f"at the least, over {L2_NOTHING_LEFT:g}, twice the most generous reading of eps = 0.1)")
+        want = {"I0": (1,), "I1": (7, 0)}
+        hit = {n: sorted((l2, rel) for l2, rel, p in best[n] if p in want[n]) for n in want}
+        if not all(hit.values()):
+            failed = self._failed(6)
+            return Verdict("error", found, expected, failed.note) if failed else Verdict("wrong", found, expected)
+        small = {n: h[0] for n, h in hit.items()}
+        if any(l2 > L2_NOTHING_LEFT for l2, _ in small.values()):
+            return Verdict("wrong", found, expected, f"the change leaves nothing of the digit (L2 over "
+                           f"{L2_NOTHING_LEFT:g}, twice the most generous reading of eps = 0.1)")
+        if self.variant is not None:
+            moved = self._q6_followed({n: rel for n, (_, rel) in small.items()})
+            if moved is not None:
+                return moved if moved.status != "correct" else Verdict(
+                    "correct" if all(l2 <= L2_MOST for l2, _ in small.values()) else "unverified", found, expected,
+                    moved.note + ("" if all(l2 <= L2_MOST for l2, _ in small.values()) else
+                                  "; the targets are reached but with a change beyond every reading of eps = 0.1: "
+                                  "a human should decide"))
+        if all(l2 <= L2_MOST for l2, _ in small.values()):
+            return Verdict("correct", found, expected)
+        return Verdict("unverified", found, expected, "the targets are reached but with a change beyond every "
+                       "reading of eps = 0.1 (the largest, per-pixel RMS 0.1, allows L2 2.8): a human should decide")
+
+    def _q6_followed(self, chosen: dict) -> Verdict:
+        """Did the images the run wrote for I0 and I1 move when I0 and I1 moved (the variant run)?"""
+        v = self.variant
+        if v.run is None:
+            return Verdict("unverified", note=f"the images could not be checked on the variant data ({v.note}): a "
+                                              f"human should decide")
+        bad = []
+        for n, rel in chosen.items():
+            im = v.run.pngs.get(rel)
+            if im is None:
+                bad.append(f"the run on the variant data wrote no new {rel}")
+            elif _l2(im, v.ref.q6_images[n]) >= _l2(im, self.ref.q6_images[n]):
+                bad.append(f"{rel} did not follow {n} when {n} moved (nearer the original than the moved {n}): pre-made?")
+        if bad:
+            return Verdict("wrong", note="; ".join(bad))
+        return Verdict("correct", note="the images followed the data: on the variant data (I0 and I1 moved) the same "
+                                       "files were written near the moved images")
+
+    # Q7 -----------------------------------------------------------------
+    def q7(self) -> Verdict:
+        want = self.ref.q7_grads
+        expected = (f"the quiz's main block runs both passes; xinit.grad {want[0]:g} then {want[1]:g} at xinit = 1 "
+                    f"(and quiz1's fixed class's values at other xinit)")
+        apart = self.q7_apart or {"classes": [], "error": None}
+        expect_at = self.ref.q7_grads_at
+        passing, wrong, failing = [], [], []
+        for rec in apart.get("classes", []):
+            runs = rec.get("runs", [])
+            errs = [x["error"] for x in runs if "error" in x]
+            if errs:
+                failing.append((rec["name"], errs[0]))
+                continue
+            ok = len(runs) == len(expect_at) and all(
+                len(x["grads"]) == 2 and all(len(g) == 1 and abs(g[0] - w) <= 1e-5 * max(1.0, abs(w))
+                                             for g, w in zip(x["grads"], expect_at[x["xinit"]]))
+                for x in runs if x["xinit"] in expect_at)
+            (passing if ok else wrong).append(rec)
+        sec_code = "\n".join(c.source for c in self.section(7))
+        at_one = lambda rec: next(x for x in rec["runs"] if x["xinit"] == 1.0)["grads"]  # noqa: E731
+        if passing:
+            g = at_one(passing[0])
+            xs = ", ".join(f"{x:g}" for x in expect_at if x != 1.0)
+            return Verdict("correct", f"class {passing[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                           f"the grader took class `{passing[0]['name']}` out of the notebook and ran the quiz's main "
+                           f"block with it in a fresh kernel: the gradients of quiz1's fixed class at xinit = 1 and {xs}")
+        if wrong:
+            g = at_one(wrong[0])
+            return Verdict("wrong", f"class {wrong[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                           "the quiz's main block runs with this class, but the gradients differ from the quiz's "
+                           "(the fix changed what G computes)")
+        if failing:
+            name, err = failing[0]
+            if QUIZ_Q7_ERROR.search(err):
+                if re.search(r"retain_graph\s*=\s*True", sec_code):
+                    return Verdict("unverified", f"class {name}: {err}", expected,
+                                   "uses retain_graph=True: that hides the error and keeps every old graph alive "
+                                   "(memory grows with each call); the class itself is not fixed: a human should decide")
+                return Verdict("wrong", f"class {name}: {err}", expected, "the quiz's main block still fails with "
+                               "this class: the bug is not fixed")
+            return Verdict("unverified", f"class {name}: {err}", expected,
+                           "the class could not run apart from the notebook (it may need a name the section defines "
+                           "outside a class): a human should check the fix")
+        if apart.get("error"):
+            return Verdict("unverified", None, expected, f"the Q7 section's classes could not run apart from the "
+                           f"notebook ({apart['error']}): a human should check the fix")
+        failed = self._failed(7)
+        if failed is not None and self.section(7):
+            return Verdict("error", None, expected, failed.note)
+        return Verdict("missing", None, expected, "no class in the Q7 section to run the quiz's main block with "
+                       "(printed text is not a fix)" if self.section(7) else "no section for it")
+
+    def quiz_error_shown(self, q7: Verdict):
+        """With a correct Q7, the quiz's own RuntimeError shown in the Q7 section (before the fix) is not a fault."""
+        return (lambda e: q7.status == "correct" and bool(QUIZ_Q7_ERROR.search(e.exception))
+                and any(c.error is e for c in self.section(7)))
