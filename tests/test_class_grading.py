@@ -143,6 +143,11 @@ def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data):
     assert (out / "A2000001A.json").stat().st_mtime_ns == first            # same zip, same quiz1: skipped
     assert main(args + ["--force"]) == 0
     assert (out / "A2000001A.json").stat().st_mtime_ns != first            # --force: graded again
+    forced = (out / "A2000001A.json").stat().st_mtime_ns
+    assert main(args + ["--data", str(data)]) == 0                          # other data graded against: again
+    assert (out / "A2000001A.json").stat().st_mtime_ns != forced
+    assert json.loads((out / "A2000001A.json").read_text())["caveats"] == ["Q6 judged by the zip's own Q_6/model.pth (no --model)"]
+    args += ["--data", str(data)]
     make_zip(folder / "A2000001A.zip", data, {"A2000001A.ipynb": GOOD})     # the student sent a new version
     assert main(args) == 0
     rep = json.loads((out / "A2000001A.json").read_text())

@@ -163,12 +163,33 @@ def test_numbers_as_honest_students_print_them():
     text = "Mean CE: 48.7892.\nTotal: 2,439.46\nloss 4.87892e+01, 3 classes."
     assert [p.text for p in numbers(text)] == ["48.7892", "2,439.46", "4.87892e+01", "3"]
     assert read_number("2,439.46").value == 2439.46 and read_number("2,439.46").digits == 6
+    assert numbers("token 5e312 and 9e-400 in a hex string") == []                # no float for them: not numbers
 
 
 def test_typed_literals_comments_aside_and_the_same_digit_bar():
     assert literal_in_code(read_number("48.8"), "print('mean CE:', 48.8)")          # 3 digits typed: typed
     assert not literal_in_code(read_number("48.7892"), "print(l.mean())  # about 48.7892")   # a comment: not typed
     assert not literal_in_code(read_number("48.7892"), "%matplotlib inline\nprint(l.mean())  # 48.7892")
+
+
+def test_html_styler_output_a_column_tensor_and_per_sample_losses_are_read():
+    from quiz1.grading.checks import Checks
+    from quiz1.grading.execution import output_text
+    from quiz1.grading.values import vectors
+
+    styler = nbformat.v4.new_code_cell("df.style")
+    styler.outputs = [nbformat.v4.new_output("execute_result", data={
+        "text/plain": "<pandas.io.formats.style.Styler at 0x7f3a2c1d5e50>",
+        "text/html": "<table><tr><td>mean CE</td><td>48.7892</td></tr></table>"}, execution_count=1)]
+    assert "48.7892" in output_text(styler)[0]
+    column = "tensor([[15.0000],\n        [22.2000],\n        [31.4000]], grad_fn=<AddBackward0>)"
+    assert [15.0, 22.2, 31.4] in [[p.value for p in v] for v in vectors(column, 3)]
+    losses = np.random.default_rng(0).uniform(40, 60, 50)                     # equation 2, one loss a sample
+    text = "per-sample losses:\n" + np.array2string(losses, precision=4, max_line_width=80) + f"\nmean {losses.mean():.4f}"
+    kinds = {kind for _, kind, _ in Checks._q1_hits(text, losses.mean(), losses.sum(), tuple(losses))}
+    assert kinds == {"per-sample", "mean"}
+    many = " ".join(f"{v:.4f}" for v in np.arange(40, 60, 0.01))                 # every candidate: no scalar counts
+    assert Checks._q1_hits(many, 48.79, 2439.5, None) == []
 
 
 @pytest.mark.parametrize("text, q", [
@@ -270,12 +291,14 @@ def test_an_answer_read_from_a_shipped_file_and_doctored_data(tmp_path, data, ex
     mean = q1_reference(data).mean()
     cells = [md("## Question 1"), code("print('mean CE:', open('answer.txt').read().strip())")]
     doctored = (data / "Q6" / "I1.png").read_bytes()                       # the I1 image in I0's place
-    z = make_zip(tmp_path / "A9000003C.zip", data, {"A9000003C.ipynb": cells}, skip=("I0.png",),
-                 extra={"answer.txt": f"{mean:.6f}".encode(), "Q_6/I0.png": doctored})
+    z = make_zip(tmp_path / "A9000003C.zip", data, {"A9000003C.ipynb": cells}, skip=("I0.png", "model.pth"),
+                 extra={"answer.txt": f"{mean:.6f}".encode(), "Q_6/I0.png": doctored,
+                        "Q_6/model.pth": b"a model that reads every image as the target"})
     rep = grade(z, data, executor)
     assert rep.questions["Q1"].status == "wrong", rep.table()
     assert "did not change when the data changed" in rep.questions["Q1"].note
     assert any("Q_6/I0.png differs" in p for p in rep.problems), rep.problems
+    assert any("Q_6/model.pth differs from the TA's copy" in p for p in rep.problems), rep.problems
 
 
 # --------------------------------------------------------------------------

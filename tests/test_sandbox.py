@@ -77,7 +77,7 @@ def test_the_old_order_is_caught_by_the_same_rule():
 
 
 @needs_bwrap
-def test_quiz1_installed_in_a_venv_under_tmp_grades_in_the_sandbox(tmp_path, data):
+def test_quiz1_installed_in_a_venv_under_tmp_grades_in_the_sandbox(tmp_path, data, capsys):
     """A fresh venv in a fresh /tmp folder, reaching this environment's packages through a .pth file, runs
     `quiz1 check`: the sandboxed kernel starts and the honest answers are correct (cc42407: every question error)."""
     venv = Path(tempfile.mkdtemp(prefix="quiz1-venv-", dir="/tmp"))
@@ -94,8 +94,35 @@ def test_quiz1_installed_in_a_venv_under_tmp_grades_in_the_sandbox(tmp_path, dat
         assert rep["sandbox"].startswith("bubblewrap")
         assert (rep["questions"]["Q1"]["status"], rep["questions"]["Q7"]["status"]) == ("correct", "correct"), rep
         assert rep["execution"]["errors"] == []
+        # the same venv as a course's own environment (--python), graded from quiz1's interpreter
+        assert main(["check", str(z), "--json", "--quiet", "--variants", "0", "--python", str(venv / "bin" / "python")]) == 1
+        rep = json.loads(capsys.readouterr().out)
+        assert f"kernel: {venv}/bin/python" in rep["sandbox"], rep["sandbox"]
+        assert (rep["questions"]["Q1"]["status"], rep["questions"]["Q7"]["status"]) == ("correct", "correct"), rep
     finally:
         shutil.rmtree(venv)
+
+
+def test_a_python_without_ipykernel_is_one_sentence(tmp_path, data, capsys):
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    z = make_zip(tmp_path / "A0000005E.zip", data, {"A0000005E.ipynb": GOOD})
+    assert main(["check", str(z), "--python", str(venv / "bin" / "python"), "--no-sandbox", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has no ipykernel" in err and "pip install ipykernel" in err, err
+
+
+@needs_bwrap
+def test_a_huge_file_is_refused_by_the_sandbox_and_the_grader_goes_on(tmp_path, data):
+    """RLIMIT_FSIZE: a notebook that tries to make a terabyte file gets an error in its cell; nothing else breaks."""
+    from quiz1.grading import grade_submission
+    from quiz1.grading.batch import Options, make_executor
+
+    cells = [md("## Question 1"), code("with open('big.bin', 'wb') as f:\n    f.truncate(1 << 40)"), *GOOD[1:]]
+    z = make_zip(tmp_path / "A0000006F.zip", data, {"A0000006F.ipynb": cells})
+    rep = grade_submission(z, progress=False, executor=make_executor(Options(threads=1)), variants=0)
+    assert any("File too large" in e.exception for e in rep.errors), rep.table()
+    assert rep.questions["Q1"].status == "correct" and rep.questions["Q7"].status == "correct", rep.table()
 
 
 def fake_bwrap(folder: Path, body: str) -> str:

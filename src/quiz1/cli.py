@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.atomic import atomic_path
+
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2))
@@ -66,8 +68,13 @@ def _options(a, threads: int):
         raise ValueError(f"{a.model}: no such file (--model)")
     if a.variants not in (0, 1):
         raise ValueError(f"--variants: expected 0 or 1 but found {a.variants}")
+    if a.python is not None:
+        from .grading.interpreter import interpreter
+
+        interpreter(a.python)   # one sentence now when it cannot run a kernel
     return Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
-                   sandbox=not a.no_sandbox, threads=threads, data=a.data, model=a.model, variants=a.variants)
+                   sandbox=not a.no_sandbox, threads=threads, data=a.data, model=a.model, variants=a.variants,
+                   python=a.python)
 
 
 def _cores() -> int:
@@ -96,6 +103,10 @@ def cmd_check(a) -> int:
         return 1
     except MachineError as e:
         raise ValueError(f"{a.zip}: {e}") from None
+    except ValueError:
+        raise
+    except Exception as e:  # noqa: BLE001 -- the grader's own failure: no verdict, never a traceback at the TA
+        raise ValueError(f"{a.zip}: not graded: the grader failed on this zip ({e.__class__.__name__}: {e})") from None
     ok = rep.passed and not (a.strict and rep.warnings)
     if a.json:
         _print_json(rep.to_json())
@@ -310,10 +321,8 @@ def cmd_q5(a) -> int:
         matplotlib.use("Agg")
         from .notebook.figures import q5_figure
 
-        out = Path(a.plot)
-        tmp = out.with_name(f".{out.name}.partial.png")
-        q5_figure(xy[0], ab.T, r.predictions).savefig(tmp, dpi=120)
-        tmp.replace(out)
+        with atomic_path(a.plot) as tmp:
+            q5_figure(xy[0], ab.T, r.predictions).savefig(tmp, dpi=120)
     if a.json:
         _print_json({"chamfer": r.chamfer, "hausdorff": r.hausdorff, "params": r.params, "seconds": r.seconds,
                      "hidden": list(r.hidden), "activation": r.activation, "orientation": r.orientation,
@@ -329,11 +338,9 @@ def cmd_q6_train(a) -> int:
 
     path, rep = ensure_standin_model(a.mnist, progress=not a.quiet)
     if a.out:
-        out = Path(a.out)
-        tmp = out.with_name(f".{out.name}.partial")
-        shutil.copy2(path, tmp)
-        tmp.replace(out)
-        path = out
+        with atomic_path(a.out) as tmp:
+            shutil.copy2(path, tmp)
+        path = Path(a.out)
     print(f"stand-in model: {path}")
     print(f"trained on {rep['source']}")
     print(f"validation accuracy {100 * rep['val_accuracy']:.2f}% on {rep['n_val']} images; "
@@ -364,10 +371,8 @@ def cmd_q6_attack(a) -> int:
     if a.out:
         from PIL import Image
 
-        out = Path(a.out)
-        tmp = out.with_name(f".{out.name}.partial.png")
-        Image.fromarray(r.adv_u8).save(tmp)
-        tmp.replace(out)
+        with atomic_path(a.out) as tmp:
+            Image.fromarray(r.adv_u8).save(tmp)
     keys = ("pred_before", "pred_after", "pred_after_uint8", "p_target", "objective", "l2", "l2_uint8", "l2_255", "rms",
             "success", "seconds") + (("eps",) if eps is not None else ())
     _emit({k: getattr(r, k) for k in keys}, a.json)
@@ -424,6 +429,8 @@ def make_parser() -> argparse.ArgumentParser:
         g.add_argument("--variants", type=int, default=1, metavar="N",
                        help="1 (default): run each notebook once more on changed data, so a value must follow the data; "
                             "0: one run (about half the time)")
+        g.add_argument("--python", metavar="PATH", help="the interpreter the notebooks' kernels run (a course's own "
+                       "environment; it needs ipykernel); default: quiz1's own")
         g.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = sub.add_parser("check", help="grade one submission zip as a careful TA would (exit 0 pass, 1 problems, 2 "

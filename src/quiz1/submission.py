@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from .data.atomic import atomic_path
 from .data.loaders import FOLDERS, OPTIONAL_FILES, QUIZ_FILES, load_quiz_data, opened_input
 from .data.standin import write_standin
 
@@ -121,7 +121,6 @@ def build_submission(data: str | Path | None = None, student_id: str = DEFAULT_I
         out_dir.mkdir(parents=True, exist_ok=True)
         html = out_dir / f"{student_id}.html"
         for src, dst in ((tmp_zip, target), (tmp_html, html)):
-            partial = out_dir / f".{dst.name}.partial"
-            shutil.move(src, partial)
-            os.replace(partial, dst)
+            with atomic_path(dst) as partial:
+                shutil.move(src, partial)
     return BuildResult(target, description, time.perf_counter() - t0, html, mathjax)

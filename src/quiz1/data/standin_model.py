@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path, write_text
 from .loaders import load_mnist
 from .standin import MNIST_HELDOUT_START, _digits_28
 
@@ -68,11 +69,8 @@ def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = T
             return pth, {**json.loads(info.read_text()), "source": src}
         bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None
         model, rep = train_standin(tx, ty, vx, vy, epochs=EPOCHS, source=src, progress=bar)
-        tmp = pth.with_suffix(".partial")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(pth)
+        with atomic_path(pth) as tmp:
+            torch.save(model.state_dict(), tmp)
         report = {**asdict(rep), "cache_key": key}
-        tmp_info = info.with_suffix(".partial")
-        tmp_info.write_text(json.dumps(report, indent=2))
-        tmp_info.replace(info)
+        write_text(info, json.dumps(report, indent=2))
     return pth, report

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import io
 import json
 import os
@@ -21,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..data.atomic import write_text
 from .report import QUESTIONS, VERDICTS
 
 
@@ -37,6 +37,7 @@ class Options:
     data: str | None = None        # the TA's quiz data (folder or zip); None: each zip's own
     model: str | None = None       # the TA's M; None: each zip's own Q_6/model.pth
     variants: int = 1              # the second run on changed data (0: off)
+    python: str | None = None      # the interpreter the kernels run (a course's environment); None: quiz1's own
 
 
 def quiz1_version() -> str:
@@ -59,12 +60,12 @@ def zip_sha256(path: Path) -> str:
 def make_executor(opts: Options):
     """The executor every zip of a class runs through (the sandboxed one unless ``opts.sandbox`` is off)."""
     if not opts.sandbox:
-        from .run import run_notebook
+        from .run import plain_executor, run_notebook
 
-        return run_notebook
+        return plain_executor(opts.python) if opts.python else run_notebook
     from .sandbox import sandboxed_executor
 
-    return sandboxed_executor(memory_gib=opts.memory_gib, threads=opts.threads)
+    return sandboxed_executor(memory_gib=opts.memory_gib, threads=opts.threads, python=opts.python)
 
 
 def machine_check(opts: Options) -> str | None:
@@ -158,12 +159,6 @@ def _done(out: Path, stem: str, zip_path: Path, key: dict) -> dict | None:
     return None
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def collect_zips(inputs: list[str]) -> list[Path]:
     """Every ``.zip`` named, or inside the folders named (not recursing), sorted; ``ValueError`` for a missing path."""
     zips = []
@@ -216,8 +211,8 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
         def keep(i, res):
             rep = res["report"]
             for k, (_name, text) in enumerate(sorted(res["notebooks"].items())):
-                _write(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
-            _write(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
+                write_text(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
+            write_text(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
             reports[i] = rep
             bar.update(1)
 
@@ -268,11 +263,11 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
     w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems", "caveats"])
     for r in reports:
         w.writerow([r.get("student_id") or "", r.get("zip"), *(_status(r, q) for q in QUESTIONS),
-                    len(r["execution"]["errors"]), r.get("grader", {}).get("seconds", r["execution"]["seconds"]),
+                    len(_faults(r)), r.get("grader", {}).get("seconds", r["execution"]["seconds"]),
                     "not graded" if r.get("graded") is False else r.get("passed"),
                     " | ".join(_run_problems(r) + r["layout"]["problems"]), " | ".join(r.get("caveats", []))])
-    _write(out / "grades.csv", buf.getvalue())
-    _write(out / "report.html", report_html(reports, stems))
+    write_text(out / "grades.csv", buf.getvalue())
+    write_text(out / "report.html", report_html(reports, stems))
 
 
 def _status(r: dict, q: str) -> str:
@@ -293,49 +288,38 @@ COLOURS = {"correct": "#c8e6c9", "wrong": "#ffcdd2", "unverified": "#fff9c4", "e
            NOT_GRADED: "#b3e5fc"}
 
 
+def _faults(r: dict) -> list[dict]:
+    """The run's errors that count (not the quiz's own error shown on purpose before its fix)."""
+    return [e for e in r["execution"]["errors"] if not e.get("cause", "").startswith("shown on purpose")]
+
+
 def report_html(reports: list[dict], stems: list[str]) -> str:
-    """The class on one page: a table linking each student, verdict counts per question, and each student's notes."""
-    esc = html.escape
+    """The class on one page (``templates/report.html.j2``): verdict counts per question, the class table linking each
+    student, and each student's problems, caveats, errors and notes, coloured by verdict. Everything a student wrote
+    is escaped (Jinja2's autoescape)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
-    def anchor(r, stem):
-        return esc(r.get("student_id") or stem)
-
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
     kinds = (*VERDICTS, NOT_GRADED)
     counts = {q: {v: 0 for v in kinds} for q in QUESTIONS}
-    for r in reports:
+    students = []
+    for r, stem in zip(reports, stems):
         for q in QUESTIONS:
             counts[q][_status(r, q)] += 1
-    head = "".join(f"<th>{q}</th>" for q in QUESTIONS)
-    summary = "".join(
-        f"<tr><th>{v}</th>" + "".join(f"<td style='background:{COLOURS[v]}'>{counts[q][v]}</td>" for q in QUESTIONS)
-        + "</tr>" for v in kinds if v != NOT_GRADED or any(counts[q][v] for q in QUESTIONS))
-    rows = []
-    for r, stem in zip(reports, stems):
-        cells = "".join(f"<td style='background:{COLOURS[_status(r, q)]}'>{_status(r, q)}</td>" for q in QUESTIONS)
-        passed = NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no"
-        rows.append(f"<tr><td><a href='#{anchor(r, stem)}'>{anchor(r, stem)}</a></td><td>{esc(r['zip'])}</td>{cells}"
-                    f"<td>{len(r['execution']['errors'])}</td><td>{passed}</td></tr>")
-    details = []
-    for r, stem in zip(reports, stems):
-        items = [f"<li><b>problem</b>: {esc(p)}</li>" for p in _run_problems(r) + r["layout"]["problems"]]
-        items += [f"<li>warning: {esc(p)}</li>" for p in r["layout"]["warnings"]]
-        items += [f"<li>caveat: {esc(p)}</li>" for p in r.get("caveats", [])]
-        items += [f"<li><b>error</b>: {esc(e['text'])}</li>" for e in r["execution"]["errors"]]
+        verdicts = []
         for q in QUESTIONS if r.get("graded", True) else ():
             v = r["questions"][q]
-            bits = [f"found {esc(v['found'])}" if v.get("found") else "", f"expected {esc(v['expected'])}"
-                    if v.get("expected") and v["status"] != "correct" else "", esc(v["note"]) if v.get("note") else ""]
-            items.append(f"<li><span style='background:{COLOURS[v['status']]};padding:0 4px'>{q} {v['status']}</span> "
-                         + "; ".join(b for b in bits if b) + "</li>")
-        sandbox = r.get("grader", {}).get("sandbox")
-        details.append(f"<section id='{anchor(r, stem)}'><h3>{anchor(r, stem)} <small>{esc(r['zip'])} — "
-                       f"{r['execution']['seconds']:.0f} s{'; ' + esc(sandbox) if sandbox else ''}</small></h3>"
-                       f"<ul>{''.join(items)}</ul></section>")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>quiz1 grades</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;
-padding:2px 8px;text-align:left}}section{{border-top:1px solid #ccc;margin-top:1em}}small{{color:#555}}</style></head>
-<body><h1>quiz1 grades: {len(reports)} submission(s)</h1>
-<h2>Verdicts per question</h2><table><tr><th></th>{head}</tr>{summary}</table>
-<h2>Class</h2><table><tr><th>student</th><th>zip</th>{head}<th>errors</th><th>passed</th></tr>{''.join(rows)}</table>
-<h2>Students</h2>{''.join(details)}</body></html>
-"""
+            bits = [f"found {v['found']}" if v.get("found") else "",
+                    f"expected {v['expected']}" if v.get("expected") and v["status"] != "correct" else "",
+                    v.get("note") or ""]
+            verdicts.append({"q": q, "status": v["status"], "text": "; ".join(b for b in bits if b)})
+        students.append({
+            "anchor": r.get("student_id") or stem, "zip": r["zip"], "statuses": [_status(r, q) for q in QUESTIONS],
+            "errors": len(_faults(r)), "seconds": f"{r['execution']['seconds']:.0f}",
+            "passed": NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no",
+            "sandbox": r.get("grader", {}).get("sandbox"), "problems": _run_problems(r) + r["layout"]["problems"],
+            "warnings": r["layout"]["warnings"], "caveats": r.get("caveats", []),
+            "error_lines": [e["text"] for e in r["execution"]["errors"]], "verdicts": verdicts})
+    shown = [k for k in kinds if k != NOT_GRADED or any(counts[q][k] for q in QUESTIONS)]
+    return env.get_template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
+                                                     colours=COLOURS, students=students)

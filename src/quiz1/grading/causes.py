@@ -68,6 +68,7 @@ SIGNAL_HINTS = {
     signal.SIGSEGV: "a crash in a C library",
     signal.SIGXCPU: "the CPU-time cap was reached",
     signal.SIGBUS: "a crash in a C library",
+    signal.SIGXFSZ: "a file past the sandbox's size cap",
 }
 
 

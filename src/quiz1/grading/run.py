@@ -145,3 +145,18 @@ def run_notebook(nb, cwd: str | Path, *, timeout: float = 600, budget: float = 1
             log.close()
     return RunResult(time.monotonic() - t0, timed_out, died, interrupted, stopped, tuple(timeouts), started,
                      start_error, exit_code, budget_out)
+
+
+def plain_executor(python: str):
+    """``run_notebook`` with the kernel started by ``python`` (a course's environment), without a sandbox."""
+    from .interpreter import InterpreterKernelManager, interpreter
+
+    interp = interpreter(python)
+
+    def run(nb, cwd, *, timeout, budget, progress=True, root=None, kernel_log=None):
+        km = InterpreterKernelManager(kernel_name="python3", python=interp.executable)
+        return run_notebook(nb, cwd, timeout=timeout, budget=budget, progress=progress, km=km, kernel_log=kernel_log)
+
+    run.description = (f"no sandbox: the notebook ran with the grader's permissions; kernel: {interp.executable} "
+                       f"(Python {interp.version})")
+    return run

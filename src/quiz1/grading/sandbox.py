@@ -13,7 +13,9 @@ interpreter's prefix (``sys.base_prefix``), the venv and every site-packages
 folder on ``sys.path`` read-only, wherever they live (``mount_plan`` orders the
 mounts so that none hides another: a venv under ``/tmp`` stays visible over
 the private ``/tmp``), a private ``/tmp``, no home (``HOME=/tmp``), no other process (own pid namespace), and one
-writable folder: the submission's extracted copy. Limits: ``RLIMIT_DATA``
+writable folder: the submission's extracted copy. Limits: files of at most
+``FILE_BYTES`` (``RLIMIT_FSIZE``: one ``truncate(1 << 40)`` cannot fill the
+grader's disk), a ``/tmp`` of ``TMP_BYTES``, ``RLIMIT_DATA``
 (``--memory``, per process: heap and anonymous mappings, which is what a tensor
 or a list takes; an address-space limit would stop torch from importing),
 ``RLIMIT_CPU`` (CPU seconds, the budget), a process cap through a ``pids``
@@ -28,17 +30,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
+from .interpreter import InterpreterKernelManager, current_paths, interpreter
 
-class SandboxedKernelManager(AsyncKernelManager):
+FILE_BYTES = 256 << 20     # the largest file a notebook may write (RLIMIT_FSIZE): a figure or a PNG is far smaller
+TMP_BYTES = 512 << 20      # the private /tmp, a tmpfs in memory
+
+
+class SandboxedKernelManager(InterpreterKernelManager):
     """A kernel manager whose kernel command is prefixed by ``sandbox_prefix`` (bwrap and prlimit)."""
 
     sandbox_prefix = List(Unicode())
@@ -77,21 +82,13 @@ def _pids_cgroup() -> Path | None:
     return None
 
 
-def _visible_paths() -> list[str]:
-    """The folders the kernel's interpreter needs, as the grader's process names them: the interpreter's prefixes
-    (pyenv under the home, a venv under /tmp, ...) and every site-packages folder on ``sys.path`` (a ``.pth`` file
-    may reach another environment's)."""
-    paths = {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parents[1])}
-    paths |= {p for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()}
-    return sorted(paths)
-
-
-def mount_plan(writable: Path, ipc_dir: Path) -> list[tuple]:
+def mount_plan(writable: Path, ipc_dir: Path, paths=None) -> list[tuple]:
     """The sandbox's mounts as bwrap options ``(option, *operands)``, the destination last, in an order where no
     mount hides an earlier one: a mount goes after every mount of a folder above it (/tmp's tmpfs before a venv that
-    lives under /tmp). A symlinked path is bound at its real place and at the path the grader uses."""
-    plan = [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/etc", "/etc"), ("--tmpfs", "/tmp"), ("--dev", "/dev"),
-            ("--proc", "/proc")]
+    lives under /tmp). A symlinked path is bound at its real place and at the path the grader uses. ``paths``: the
+    folders the kernel's interpreter needs, read-only (default: quiz1's own, ``interpreter.current_paths``)."""
+    plan = [("--ro-bind", "/usr", "/usr"), ("--ro-bind", "/etc", "/etc"), ("--size", str(TMP_BYTES), "--tmpfs", "/tmp"),
+            ("--dev", "/dev"), ("--proc", "/proc")]
     for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         p = Path("/") / name
         if p.is_symlink():
@@ -99,7 +96,7 @@ def mount_plan(writable: Path, ipc_dir: Path) -> list[tuple]:
         elif p.is_dir():
             plan.append(("--ro-bind", str(p), str(p)))
     covered = ("/usr", "/etc")
-    binds = [("--ro-bind", p) for p in _visible_paths()] + [("--bind", str(writable)), ("--bind", str(ipc_dir))]
+    binds = [("--ro-bind", p) for p in (paths or current_paths())] + [("--bind", str(writable)), ("--bind", str(ipc_dir))]
     for opt, path in binds:
         real = os.path.realpath(path)
         for dest in dict.fromkeys((real, os.path.abspath(path))):
@@ -120,26 +117,31 @@ def shadowed(plan: list[tuple]) -> list[tuple]:
             if Path(a[-1]) == Path(b[-1]) or Path(b[-1]) in Path(a[-1]).parents]
 
 
-def bwrap_args(writable: Path, cwd: Path, ipc_dir: Path, *, memory_gib: float, cpu_seconds: int, threads: int) -> list:
+def bwrap_args(writable: Path, cwd: Path, ipc_dir: Path, *, memory_gib: float, cpu_seconds: int, threads: int,
+               paths=None) -> list:
     """The command prefix that runs a kernel in the sandbox described in the module docstring."""
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
             "--new-session"]
-    for m in mount_plan(writable, ipc_dir):
+    for m in mount_plan(writable, ipc_dir, paths):
         args += list(m)
     args += ["--chdir", str(cwd), "--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", "/tmp",
              "--setenv", "MPLCONFIGDIR", "/tmp/mpl"]
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         args += ["--setenv", var, str(threads)]
-    args += ["--", "prlimit", f"--data={int(memory_gib * 2 ** 30)}", f"--cpu={int(cpu_seconds)}", "--core=0", "--"]
+    args += ["--", "prlimit", f"--data={int(memory_gib * 2 ** 30)}", f"--cpu={int(cpu_seconds)}", "--core=0",
+             f"--fsize={FILE_BYTES}", "--"]
     return args
 
 
-def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int = 256):
+def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int = 256, python: str | None = None):
     """An executor with ``run_notebook``'s signature that runs the kernel in the bubblewrap sandbox.
 
-    ``root``: the submission's extracted copy, the one writable folder (default: the notebook's folder).
+    ``root``: the submission's extracted copy, the one writable folder (default: the notebook's folder);
+    ``python``: the interpreter the kernel runs (default quiz1's own; ``ValueError`` when it cannot).
     """
     from .run import run_notebook
+
+    interp = interpreter(python) if python else None
 
     def run(nb, cwd, *, timeout, budget, progress=True, root=None, kernel_log=None):
         cwd = Path(cwd).resolve()
@@ -159,7 +161,9 @@ def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int
                                             connection_file=f"{ipc}/kernel.json")
                 km.kernel_spec.interrupt_mode = "message"
                 km.sandbox_prefix = bwrap_args(writable, cwd, Path(ipc), memory_gib=memory_gib,
-                                               cpu_seconds=max(60, int(budget) + 30), threads=threads)
+                                               cpu_seconds=max(60, int(budget) + 30), threads=threads,
+                                               paths=interp.paths if interp else None)
+                km.python = interp.executable if interp else ""
                 km.cgroup_procs = str(cg / "cgroup.procs") if cg is not None else ""
                 return run_notebook(nb, cwd, timeout=timeout, budget=budget, progress=progress, km=km,
                                     kernel_log=kernel_log)
@@ -179,5 +183,6 @@ def sandboxed_executor(memory_gib: float = 4.0, threads: int = 1, max_procs: int
 
     run.description = (f"bubblewrap sandbox: no network, read-only system, private /tmp, home hidden, only the "
                        f"submission writable; {memory_gib:g} GiB data per process, {threads} thread(s)"
-                       + (f", at most {max_procs} processes" if _pids_cgroup() else ""))
+                       + (f", at most {max_procs} processes" if _pids_cgroup() else "")
+                       + (f"; kernel: {interp.executable} (Python {interp.version})" if interp else ""))
     return run

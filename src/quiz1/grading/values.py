@@ -42,9 +42,9 @@ def read_number(text: str) -> Printed | None:
         d = Decimal(text.replace(",", ""))
     except InvalidOperation:
         return None
-    if not d.is_finite():
-        return None
     t = d.as_tuple()
+    if not d.is_finite() or not -300 < d.adjusted() < 300 or not -300 < t.exponent < 300:  # "5e312" in a hex token
+        return None
     digits = len(str(int("".join(map(str, t.digits)) or "0")))
     return Printed(float(d), text, 0.5 * 10.0 ** t.exponent, digits)
 
