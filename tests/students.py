@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 DATA = {  # quiz name -> folder of the submission
     "data.txt": "Q_1", "labels.txt": "Q_1", "Q1Q4I1.txt": "Q_4", "Q1Q4I2.npz": "Q_4", "Q1Q4I3.npz": "Q_4",
@@ -41,6 +42,27 @@ def make_zip(path: Path, data_dir: Path, notebooks: dict, *, top: str = "", extr
         for name, blob in (extra or {}).items():
             zf.writestr(name, blob)
     return path
+
+
+def seeded_data(folder: Path) -> Path:
+    """A TA's data folder: the embedded stand-in data plus a seeded, untrained CustomModel as Q6/model.pth (the same on
+    every machine)."""
+    import torch
+
+    from quiz1.data.standin import write_standin
+    from quiz1.solvers.mnist_model import CustomModel
+
+    write_standin(folder)
+    torch.manual_seed(0)
+    torch.save(CustomModel().state_dict(), folder / "Q6" / "model.pth")
+    return folder
+
+
+def q1_losses(data: Path) -> np.ndarray:
+    """The per-sample cross-entropy of the data's Q1 files, by numpy's log-sum-exp: the tests' own reference."""
+    z, y = np.loadtxt(data / "Q1" / "data.txt"), np.loadtxt(data / "Q1" / "labels.txt")
+    m = z.max(1)
+    return m + np.log(np.exp(z - m[:, None]).sum(1)) - (y * z).sum(1)
 
 
 # --------------------------------------------------------------------------

@@ -10,14 +10,13 @@ import zipfile
 import nbformat
 import numpy as np
 import pytest
-import torch
 
 from quiz1.cli import main
 from quiz1.grading import grade_submission
 from quiz1.grading.layout import extract_submission
 from quiz1.grading.sections import cell_questions
 from quiz1.grading.values import matches, numbers, read_number, vectors
-from students import Q1_NUMPY, Q1_TORCH_TOTAL, Q6_ATTACK, Q7_FIXED, Q7_RETAIN, code, make_zip, md
+from students import Q1_NUMPY, Q1_TORCH_TOTAL, Q6_ATTACK, Q7_FIXED, Q7_RETAIN, code, make_zip, md, q1_losses, seeded_data
 
 # Figure 1 written out by hand, in two students' styles: the natural reading, and one with the subtraction's
 # operands swapped (torch draws the same picture for both)
@@ -47,22 +46,7 @@ def hand_tree(a, b, c, swap=False):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """The embedded stand-in data plus a seeded, untrained CustomModel as Q_6/model.pth (same on every machine)."""
-    from quiz1.data.standin import write_standin
-    from quiz1.solvers.mnist_model import CustomModel
-
-    d = tmp_path_factory.mktemp("quizdata")
-    write_standin(d)
-    torch.manual_seed(0)
-    torch.save(CustomModel().state_dict(), d / "Q6" / "model.pth")
-    return d
-
-
-def q1_reference(data):
-    z, y = np.loadtxt(data / "Q1" / "data.txt"), np.loadtxt(data / "Q1" / "labels.txt")
-    m = z.max(1)
-    ce = m + np.log(np.exp(z - m[:, None]).sum(1)) - (y * z).sum(1)
-    return ce.mean(), ce.sum()
+    return seeded_data(tmp_path_factory.mktemp("quizdata"))
 
 
 def status(rep):
@@ -156,7 +140,7 @@ def test_honest_student_in_their_own_style(tmp_path, data):
     rep = grade_submission(make_zip(tmp_path / "A0123456X.zip", data, {"A0123456X.ipynb": cells}), progress=False)
     assert status(rep) == {"Q1": "correct", "Q2": "correct", "Q3": "unverified", "Q4": "missing", "Q5": "missing",
                            "Q6": "correct", "Q7": "correct"}, rep.table()
-    mean, _ = q1_reference(data)
+    mean = q1_losses(data).mean()
     assert f"{mean:.4f}" in rep.questions["Q1"].found
     want = hand_tree(np.array([4.0, 5, 6]), np.array([4.0, 5, 6]), np.array([4.0, 5, 6]))
     assert "natural reading" in rep.questions["Q2"].found and "[7, 11, 17]" in rep.questions["Q2"].note
@@ -185,7 +169,7 @@ def test_second_student_other_styles_and_readings(tmp_path, data):
 def test_gamed_notebook_gets_no_correct(tmp_path, data):
     """Headings, 'ANSWER Qn' prints, the right Q1 value typed in, Figure 1's output typed in, the final Q7 message
     printed, and I0 saved again unchanged as the 'adversarial' image."""
-    mean, _ = q1_reference(data)
+    mean = q1_losses(data).mean()
     want = hand_tree(np.array([4.0, 5, 6]), np.array([4.0, 5, 6]), np.array([4.0, 5, 6]))
     cells = [md(f"## Question {q}") if q % 2 else md(f"# Q{q}") for q in range(1, 8)]
     cells.insert(1, code(f"print('ANSWER Q1')\nprint('mean CE:', {mean:.6f})"))
@@ -250,7 +234,7 @@ def test_wrong_value_says_found_and_expected(tmp_path, data):
     cells = [md("# Question 1"), code(Q1_NUMPY.format(digits=4).replace("ce.mean()", "ce.mean() / 2"))]
     rep = grade_submission(make_zip(tmp_path / "A4444444D.zip", data, {"A4444444D.ipynb": cells}), progress=False)
     v = rep.questions["Q1"]
-    mean, total = q1_reference(data)
+    mean = q1_losses(data).mean()
     assert v.status == "wrong" and f"{mean / 2:.4f}" in v.found and f"{mean:.6f}" in v.expected, rep.table()
 
 

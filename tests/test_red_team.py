@@ -18,7 +18,7 @@ from quiz1.grading.execution import png_files, read_png
 from quiz1.grading.sandbox import bwrap_problem
 from quiz1.grading.sections import cell_questions
 from quiz1.grading.values import literal_in_code, numbers, read_number
-from students import Q6_ATTACK, code, make_zip, md
+from students import Q6_ATTACK, code, make_zip, md, q1_losses, seeded_data
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
 
@@ -101,27 +101,12 @@ print('----- well done ----- ')
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """The TA's data: the embedded stand-in data, and a seeded, untrained CustomModel as M."""
-    from quiz1.data.standin import write_standin
-    from quiz1.solvers.mnist_model import CustomModel
-
-    d = tmp_path_factory.mktemp("quizdata")
-    write_standin(d)
-    torch.manual_seed(0)
-    torch.save(CustomModel().state_dict(), d / "Q6" / "model.pth")
-    return d
+    return seeded_data(tmp_path_factory.mktemp("quizdata"))
 
 
 @pytest.fixture(scope="module")
 def executor():
     return make_executor(Options(threads=1))
-
-
-def q1_reference(data):
-    z, y = np.loadtxt(data / "Q1" / "data.txt"), np.loadtxt(data / "Q1" / "labels.txt")
-    m = z.max(1)
-    ce = m + np.log(np.exp(z - m[:, None]).sum(1)) - (y * z).sum(1)
-    return ce
 
 
 def attack_in_process(data, name, target, steps=300, step=0.05):
@@ -247,7 +232,7 @@ def test_pngs_are_found_by_lstat_without_following_links_or_reading_huge_files(t
 def test_typed_scaled_hard_coded_and_forged_answers(tmp_path, data, executor):
     """Q1: the mean typed with 3 digits; Q2: Figure 1's output typed and scaled; Q6: adversarial pixels made
     beforehand and written by the notebook; Q7: a display hook that forges the grader's probe, no class G."""
-    mean = q1_reference(data).mean()
+    mean = q1_losses(data).mean()
     adv = {n: attack_in_process(data, n, t).tolist() for n, t in (("I0", 1), ("I1", 7))}
     cells = [md("## Question 1"), code(f"print('mean CE:', {mean:.3g})"),
              md("## Question 2"), code("import numpy as np\nprint(np.array([150, 222, 314]) / 10)"),
@@ -265,7 +250,7 @@ def test_typed_scaled_hard_coded_and_forged_answers(tmp_path, data, executor):
 
 @needs_bwrap
 def test_every_candidate_and_a_touched_pre_made_image(tmp_path, data, executor):
-    mean = q1_reference(data).mean()
+    mean = q1_losses(data).mean()
     lo = np.floor(mean) - 1
     pre = {f"Q_6/{n}_adv.png": attack_in_process(data, n, t) for n, t in (("I0", 1), ("I1", 7))}
     blobs = {}
@@ -288,7 +273,7 @@ def test_every_candidate_and_a_touched_pre_made_image(tmp_path, data, executor):
 def test_an_answer_read_from_a_shipped_file_and_doctored_data(tmp_path, data, executor):
     """The mean read from a text file in the zip (no digits in the code), and a doctored I0.png shipped: graded against
     the TA's data, the file is named a problem, and the value does not follow the variant data."""
-    mean = q1_reference(data).mean()
+    mean = q1_losses(data).mean()
     cells = [md("## Question 1"), code("print('mean CE:', open('answer.txt').read().strip())")]
     doctored = (data / "Q6" / "I1.png").read_bytes()                       # the I1 image in I0's place
     z = make_zip(tmp_path / "A9000003C.zip", data, {"A9000003C.ipynb": cells}, skip=("I0.png", "model.pth"),
@@ -310,7 +295,7 @@ def test_honest_work_in_styles_the_grader_used_to_misjudge(tmp_path, data, execu
     """An HTML heading, pandas, a sentence's full stop and thousands separators, digits in a comment, logging to
     stderr; Q2 computed in a function and printed a value a line; Q6 saved with plt.imsave's default colormap; Q7
     fixed as an nn.Module after showing the quiz's own error."""
-    ce = q1_reference(data)
+    ce = q1_losses(data)
     q1 = f"""
 import logging
 import numpy as np

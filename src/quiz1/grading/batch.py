@@ -279,8 +279,10 @@ def _run_problems(r: dict) -> list[str]:
     e = r["execution"]
     if r.get("graded") is False:
         return [f"not graded: {r.get('not_graded')}"]
+    if e.get("stop_reason"):  # "the kernel died while running In [7] (exit code 1 ...)": says it all
+        return [e["stop_reason"]]
     return ((["kernel died"] if e.get("kernel_died") else []) + (["timed out"] if e.get("timed_out") else [])
-            + (["interrupted"] if e.get("interrupted") else []) + ([e["stop_reason"]] if e.get("stop_reason") else []))
+            + (["interrupted"] if e.get("interrupted") else []))
 
 
 NOT_GRADED = "not graded"

@@ -34,7 +34,8 @@ class CellError:
 
     def describe(self) -> str:
         where = f"{self.notebook} {self.cell}"
-        text = f"{where}: {self.exception}" + (f"  <- `{self.line}`" if self.line else "")
+        exception = self.exception if len(self.exception) <= 160 else self.exception[:157].rstrip() + "..."
+        text = f"{where}: {exception}" + (f"  <- `{self.line}`" if self.line else "")
         if self.knock_on:
             text += f"  (knock-on of {self.knock_on})"
         if self.cause != "student":
