@@ -148,10 +148,20 @@ def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data):
     assert (out / "A2000001A.json").stat().st_mtime_ns != forced
     assert json.loads((out / "A2000001A.json").read_text())["caveats"] == ["Q6 judged by the zip's own Q_6/model.pth (no --model)"]
     args += ["--data", str(data)]
+    assert main(["mark", str(out), "A2000001A", "Q1", "2", "--by", "alice", "--comment", "rounded too early"]) == 0
     make_zip(folder / "A2000001A.zip", data, {"A2000001A.ipynb": GOOD})     # the student sent a new version
     assert main(args) == 0
     rep = json.loads((out / "A2000001A.json").read_text())
     assert rep["questions"]["Q7"]["status"] == "correct"
+    from quiz1.grading.gradebook import items
+
+    marks = {it["question"]: it for it in items(out)}
+    assert (marks["Q1"]["marks"], marks["Q1"]["marked_by"]) == (2, "alice")     # the TA's mark survives the re-run
+    assert (marks["Q7"]["marks"], marks["Q7"]["marked_by"]) == (2, "machine")   # now correct: the rubric's 2
+    assert main(["export", str(out), "--csv", str(tmp_path / "marks.csv")]) == 0
+    with open(tmp_path / "marks.csv") as f:
+        row = next(csv.DictReader(f))
+    assert (row["Q1"], row["Q1 marked by"], row["total (of 15)"], row["bonus (of 4)"]) == ("2", "alice", "2", "2")
 
 
 def test_grading_through_a_dask_cluster(tmp_path, data):

@@ -1,4 +1,4 @@
-"""Command line: ``quiz1 build | check | data standin | q1 ... q7``.
+"""Command line: ``quiz1 build | check | grade | export | mark | data standin | q1 ... q7``.
 
 Bad input anywhere surfaces as a ``ValueError`` whose message is one sentence;
 the CLI prints it, exits 2 and leaves no half-written output.
@@ -126,10 +126,13 @@ def cmd_grade(a) -> int:
         raise ValueError(f"{', '.join(a.inputs)}: no .zip file found")
     jobs = a.jobs or _cores()
     opts = _options(a, max(1, _cores() // jobs))
+    from .grading.rubric import load_rubric
+
+    rubric = load_rubric(a.rubric)   # one sentence now for a bad rubric, before any grading
     t0 = time.monotonic()
     try:
         reports = grade_class(zips, Path(a.out), opts, jobs=jobs, scheduler=a.scheduler, force=a.force,
-                              progress=not a.quiet)
+                              progress=not a.quiet, rubric=rubric)
     except KeyboardInterrupt:
         print(f"quiz1: interrupted; the submissions graded so far are in {a.out}", file=sys.stderr)
         return 1
@@ -143,6 +146,54 @@ def cmd_grade(a) -> int:
     if skipped:
         print(f"not graded, the grading machine failed (run `quiz1 grade` again to retry them): {', '.join(skipped)}")
         return 1
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .grading.export import class_marks, fill_canvas, marks_csv
+    from .grading.rubric import load_rubric
+
+    out = Path(a.outdir)
+    if not (out / "gradebook.sqlite").is_file():
+        raise ValueError(f"{out}: no gradebook here (gradebook.sqlite); run `quiz1 grade ... --out {out}` first")
+    if not (a.csv or a.canvas):
+        raise ValueError("export: expected --csv FILE or --canvas CANVAS_EXPORT.csv (or both) but found neither")
+    if a.canvas and not a.assignment:
+        raise ValueError("--canvas: expected --assignment NAME, the Canvas column to fill (e.g. 'Quiz 1')")
+    rubric = load_rubric(a.rubric)
+    marks = class_marks(out, rubric)
+    if a.csv:
+        from .data.atomic import write_text
+
+        write_text(a.csv, marks_csv(marks, rubric))
+        print(f"wrote {a.csv}: {len(marks)} submission(s), marks per question, total of {rubric.base:g}, bonus of "
+              f"{rubric.bonus:g}")
+    if a.canvas:
+        dest = a.out or str(out / "canvas_import.csv")
+        r = fill_canvas(a.canvas, dest, marks, rubric, a.assignment, missing_zero=a.missing_zero)
+        print(f"wrote {dest}: column '{r.column}' filled for {r.filled} student(s); {r.no_submission} without a "
+              f"submission ({'0' if a.missing_zero else 'blank'})")
+        if r.pending:
+            print(f"left blank, a human has not marked every question: {', '.join(r.pending)} "
+                  f"({', '.join(sorted({q for m in marks if m.student_id in r.pending for q in m.pending}))})")
+        if r.unmatched:
+            print(f"submissions matching no Canvas student (not imported): {', '.join(r.unmatched)}")
+    return 0
+
+
+def cmd_mark(a) -> int:
+    from .grading import gradebook
+
+    out = Path(a.outdir)
+    if not (out / "gradebook.sqlite").is_file():
+        raise ValueError(f"{out}: no gradebook here (gradebook.sqlite); run `quiz1 grade ... --out {out}` first")
+    rows = [it for it in gradebook.items(out) if it["question"] == a.question.upper()
+            and a.student.upper() in (it["stem"].upper(), (it["student_id"] or "").upper(), it["zip"].upper())]
+    if len(rows) != 1:
+        raise ValueError(f"{a.student} {a.question}: expected one item in the gradebook but found {len(rows)}")
+    it = rows[0]
+    v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment or "")
+    print(f"{it['stem']} {it['question']}: {a.marks:g} of {it['max_marks']:g}, marked by {a.by} (version {v})")
     return 0
 
 
@@ -448,8 +499,29 @@ def make_parser() -> argparse.ArgumentParser:
     gr.add_argument("--jobs", type=int, help="submissions at once on this machine (default: the number of cores)")
     gr.add_argument("--scheduler", metavar="ADDRESS", help="a dask.distributed scheduler to send the tasks to")
     gr.add_argument("--force", action="store_true", help="grade again zips already graded (same content and quiz1)")
+    gr.add_argument("--rubric", metavar="FILE", help="marks and what each verdict earns (TOML; default quiz1's own)")
     grading_options(gr)
     gr.set_defaults(func=cmd_grade)
+
+    ex = sub.add_parser("export", help="marks out of a graded OUTDIR: a CSV per question, and the course's Canvas file")
+    ex.add_argument("outdir", metavar="OUTDIR")
+    ex.add_argument("--csv", metavar="FILE", help="per-question marks, total, bonus, who marked each")
+    ex.add_argument("--canvas", metavar="CANVAS_EXPORT.csv", help="the course's Canvas gradebook export to fill")
+    ex.add_argument("--assignment", metavar="NAME", help="the Canvas column to fill ('Quiz 1' matches 'Quiz 1 (123)'; "
+                    "a new column when none matches)")
+    ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
+    ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
+    ex.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
+    ex.set_defaults(func=cmd_export)
+
+    mk = sub.add_parser("mark", help="a TA's mark for one question of one submission (kept by every re-run of grade)")
+    mk.add_argument("outdir", metavar="OUTDIR")
+    mk.add_argument("student", metavar="STUDENT", help="student id, zip name or zip stem")
+    mk.add_argument("question", metavar="QUESTION", help="Q1 .. Q7")
+    mk.add_argument("marks", type=float)
+    mk.add_argument("--by", required=True, metavar="NAME", help="the TA who sets the mark")
+    mk.add_argument("--comment", help="feedback for the student")
+    mk.set_defaults(func=cmd_mark)
 
     d = sub.add_parser("data", help="data utilities")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -174,8 +174,9 @@ def collect_zips(inputs: list[str]) -> list[Path]:
 
 
 def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs: int | None = None,
-                scheduler: str | None = None, force: bool = False, progress: bool = True) -> list[dict]:
-    """Grade every zip into ``out`` (grades.csv, <stem>.json, <stem>.ipynb, report.html); return the reports.
+                scheduler: str | None = None, force: bool = False, progress: bool = True, rubric=None) -> list[dict]:
+    """Grade every zip into ``out`` (grades.csv, <stem>.json, <stem>.ipynb, report.html, gradebook.sqlite); return
+    the reports. ``rubric``: the marks the gradebook proposes (default quiz1's); a TA's marks there are kept.
 
     The machine's self-check runs first, where the zips will run (here, or on a worker of ``scheduler``); when it
     fails, ``MachineError`` is raised and nothing is written.
@@ -235,6 +236,12 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
         finally:
             rows = [reports[i] for i in sorted(reports)]
             if rows:
+                from . import gradebook
+                from .rubric import load_rubric
+
+                rubric = rubric or load_rubric()
+                for i in sorted(reports):
+                    gradebook.record(out, stems[i], reports[i], rubric)
                 write_sheet(out, rows, [stems[i] for i in sorted(reports)])
     return [reports[i] for i in range(len(zips))]
 
