@@ -162,6 +162,8 @@ def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data):
     with open(tmp_path / "marks.csv") as f:
         row = next(csv.DictReader(f))
     assert (row["Q1"], row["Q1 marked by"], row["total (of 15)"], row["bonus (of 4)"]) == ("2", "alice", "2", "2")
+    page = (out / "report.html").read_text()
+    assert "<h2>Marks</h2>" in page and "2 + 2" in page and "Nothing waits for a human." in page
 
 
 def test_grading_through_a_dask_cluster(tmp_path, data):

@@ -76,7 +76,8 @@ def test_marks_csv_and_the_canvas_file_against_hand_written_ones(tmp_path, capsy
     gradebook.record(tmp_path, "A0000002B", report("A0000002B.zip", "A0000002B", Q1="correct", Q3="unverified"), r)
     gradebook.record(tmp_path, "A0000009Z", report("A0000009Z.zip", "A0000009Z", Q1="wrong"), r)   # not enrolled
     its = {(it["stem"], it["question"]): it for it in gradebook.items(tmp_path)}
-    gradebook.set_mark(tmp_path, "A0000001A", "Q3", 2.5, "alice", its["A0000001A", "Q3"]["version"])
+    gradebook.set_mark(tmp_path, "A0000001A", "Q3", 2.5, "alice", its["A0000001A", "Q3"]["version"],
+                       "<b>chain rule</b> right")
     marks = {m.stem: m for m in class_marks(tmp_path, r)}
     assert (marks["A0000001A"].total, marks["A0000001A"].bonus) == (3 + 3 + 2.5, 2)          # Q1 Q2 Q3, Q6
     assert marks["A0000002B"].pending == ("Q3",)
@@ -102,6 +103,11 @@ def test_marks_csv_and_the_canvas_file_against_hand_written_ones(tmp_path, capsy
         "\"Ng, Carol\",13,A0000003C,a0000003c,CS5242,8.00,0\n")
     out = capsys.readouterr().out
     assert "A0000009Z.zip" in out and "A0000002B" in out and "Q3" in out       # unmatched and pending, listed
+    assert main(["export", str(tmp_path), "--feedback"]) == 0
+    page = (tmp_path / "feedback" / "A0000001A.html").read_text()
+    assert "<b>10.5</b>" not in page and "<b>8.5</b> of 15" in page and "bonus <b>2</b> of 4" in page
+    assert "2.5 / 3" in page and "alice" not in page                            # the mark, not the TA's name
+    assert "&lt;b&gt;chain rule&lt;/b&gt; right" in page                         # a comment is text, escaped
     res = fill_canvas(canvas, tmp_path / "again.csv", list(marks.values()), r, "Quiz 2")
     assert res.column == "Quiz 2" and res.no_submission == 1 and res.unmatched == ("A0000009Z.zip",)
 

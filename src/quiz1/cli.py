@@ -149,15 +149,21 @@ def cmd_grade(a) -> int:
     return 0
 
 
+def _graded(outdir: str) -> Path:
+    """A folder ``quiz1 grade`` wrote (it holds gradebook.sqlite), or ``ValueError`` in one sentence."""
+    out = Path(outdir)
+    if not (out / "gradebook.sqlite").is_file():
+        raise ValueError(f"{out}: no gradebook here (gradebook.sqlite); run `quiz1 grade ... --out {out}` first")
+    return out
+
+
 def cmd_export(a) -> int:
     from .grading.export import class_marks, fill_canvas, marks_csv
     from .grading.rubric import load_rubric
 
-    out = Path(a.outdir)
-    if not (out / "gradebook.sqlite").is_file():
-        raise ValueError(f"{out}: no gradebook here (gradebook.sqlite); run `quiz1 grade ... --out {out}` first")
-    if not (a.csv or a.canvas):
-        raise ValueError("export: expected --csv FILE or --canvas CANVAS_EXPORT.csv (or both) but found neither")
+    out = _graded(a.outdir)
+    if not (a.csv or a.canvas or a.feedback):
+        raise ValueError("export: expected --csv FILE, --canvas CANVAS_EXPORT.csv or --feedback but found none of them")
     if a.canvas and not a.assignment:
         raise ValueError("--canvas: expected --assignment NAME, the Canvas column to fill (e.g. 'Quiz 1')")
     rubric = load_rubric(a.rubric)
@@ -178,15 +184,18 @@ def cmd_export(a) -> int:
                   f"({', '.join(sorted({q for m in marks if m.student_id in r.pending for q in m.pending}))})")
         if r.unmatched:
             print(f"submissions matching no Canvas student (not imported): {', '.join(r.unmatched)}")
+    if a.feedback:
+        from .grading.export import write_feedback
+
+        written = write_feedback(out, out / "feedback", marks, rubric)
+        print(f"wrote {len(written)} feedback page(s) to {out / 'feedback'}")
     return 0
 
 
 def cmd_mark(a) -> int:
     from .grading import gradebook
 
-    out = Path(a.outdir)
-    if not (out / "gradebook.sqlite").is_file():
-        raise ValueError(f"{out}: no gradebook here (gradebook.sqlite); run `quiz1 grade ... --out {out}` first")
+    out = _graded(a.outdir)
     rows = [it for it in gradebook.items(out) if it["question"] == a.question.upper()
             and a.student.upper() in (it["stem"].upper(), (it["student_id"] or "").upper(), it["zip"].upper())]
     if len(rows) != 1:
@@ -194,6 +203,17 @@ def cmd_mark(a) -> int:
     it = rows[0]
     v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment or "")
     print(f"{it['stem']} {it['question']}: {a.marks:g} of {it['max_marks']:g}, marked by {a.by} (version {v})")
+    return 0
+
+
+def cmd_review(a) -> int:
+    from .grading.review import serve
+    from .grading.rubric import load_rubric
+
+    out = _graded(a.outdir)
+    rubric = load_rubric(a.rubric)
+    print(f"quiz1 review: http://{a.host}:{a.port}/ (Ctrl-C to stop; every mark is saved as it is made)")
+    serve(out, a.host, a.port, rubric)
     return 0
 
 
@@ -511,8 +531,17 @@ def make_parser() -> argparse.ArgumentParser:
                     "a new column when none matches)")
     ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
     ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
+    ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student: marks, the "
+                    "grader's evidence, the TA's comments")
     ex.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
     ex.set_defaults(func=cmd_export)
+
+    rv = sub.add_parser("review", help="a local web page to mark what needs a human, question by question")
+    rv.add_argument("outdir", metavar="OUTDIR")
+    rv.add_argument("--port", type=int, default=8000, help="default 8000")
+    rv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    rv.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
+    rv.set_defaults(func=cmd_review)
 
     mk = sub.add_parser("mark", help="a TA's mark for one question of one submission (kept by every re-run of grade)")
     mk.add_argument("outdir", metavar="OUTDIR")

@@ -242,7 +242,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
                 rubric = rubric or load_rubric()
                 for i in sorted(reports):
                     gradebook.record(out, stems[i], reports[i], rubric)
-                write_sheet(out, rows, [stems[i] for i in sorted(reports)])
+                write_sheet(out, rows, [stems[i] for i in sorted(reports)], rubric)
     return [reports[i] for i in range(len(zips))]
 
 
@@ -263,8 +263,9 @@ def _result(fut, zip_path: Path) -> dict:
                 "notebooks": {}}
 
 
-def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
-    """grades.csv (one row a zip) and report.html (one self-contained page)."""
+def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None) -> None:
+    """grades.csv (one row a zip) and report.html (one self-contained page, with the gradebook's marks when
+    ``rubric`` is given)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems", "caveats"])
@@ -274,7 +275,7 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str]) -> None:
                     "not graded" if r.get("graded") is False else r.get("passed"),
                     " | ".join(_run_problems(r) + r["layout"]["problems"]), " | ".join(r.get("caveats", []))])
     write_text(out / "grades.csv", buf.getvalue())
-    write_text(out / "report.html", report_html(reports, stems))
+    write_text(out / "report.html", report_html(reports, stems, marks_summary(out, rubric) if rubric else None))
 
 
 def _status(r: dict, q: str) -> str:
@@ -302,7 +303,35 @@ def _faults(r: dict) -> list[dict]:
     return [e for e in r["execution"]["errors"] if not e.get("cause", "").startswith("shown on purpose")]
 
 
-def report_html(reports: list[dict], stems: list[str]) -> str:
+def _histogram_svg(values: list[float], top: float) -> str:
+    """A small bar chart (inline SVG) of how many students got each mark from 0 to ``top``, in steps of 0.5."""
+    bins = [k / 2 for k in range(int(2 * top) + 1)]
+    counts = [sum(abs(v - b) < 0.25 for v in values) for b in bins]
+    most = max(counts) or 1
+    w = 14
+    bars = "".join(f"<rect x='{i * w}' y='{40 - 36 * c / most:.1f}' width='{w - 2}' height='{36 * c / most:.1f}' "
+                   f"fill='#5c6bc0'><title>{b:g}: {c}</title></rect>" for i, (b, c) in enumerate(zip(bins, counts)))
+    labels = "".join(f"<text x='{i * w + 2}' y='52' font-size='9'>{b:g}</text>" for i, b in enumerate(bins) if b == int(b))
+    return f"<svg width='{len(bins) * w}' height='54' role='img'>{bars}{labels}</svg>"
+
+
+def marks_summary(out: Path, rubric) -> dict:
+    """Per question: the mean mark over the marked items, a histogram, how many wait for a human; the class totals."""
+    from .export import class_marks
+
+    marks = class_marks(out, rubric)
+    per_q = {}
+    for q in QUESTIONS:
+        got = [m.marks[q] for m in marks if m.marks.get(q) is not None]
+        top = rubric.questions[q].marks
+        per_q[q] = {"mean": sum(got) / len(got) if got else None, "max": top, "pending": sum(q in m.pending for m in marks),
+                    "svg": _histogram_svg(got, top)}
+    pending = [(m.student_id or m.stem, m.stem, q) for m in marks for q in m.pending]
+    return {"questions": per_q, "pending": pending, "base": rubric.base, "bonus": rubric.bonus,
+            "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks}}
+
+
+def report_html(reports: list[dict], stems: list[str], marks: dict | None = None) -> str:
     """The class on one page (``templates/report.html.j2``): verdict counts per question, the class table linking each
     student, and each student's problems, caveats, errors and notes, coloured by verdict. Everything a student wrote
     is escaped (Jinja2's autoescape)."""
@@ -330,5 +359,8 @@ def report_html(reports: list[dict], stems: list[str]) -> str:
             "warnings": r["layout"]["warnings"], "caveats": r.get("caveats", []),
             "error_lines": [e["text"] for e in r["execution"]["errors"]], "verdicts": verdicts})
     shown = [k for k in kinds if k != NOT_GRADED or any(counts[q][k] for q in QUESTIONS)]
+    for st, stem in zip(students, stems):
+        total = (marks or {}).get("totals", {}).get(stem)
+        st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
     return env.get_template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
-                                                     colours=COLOURS, students=students)
+                                                     colours=COLOURS, students=students, marks=marks)

@@ -124,3 +124,25 @@ def fill_canvas(canvas_export: str | Path, dest: str | Path, marks: list[Student
     csv.writer(buf, lineterminator="\n").writerows(rows)
     write_text(dest, buf.getvalue())
     return CanvasResult(head[col], filled, tuple(pending), missing, tuple(m.zip for m in marks if m.stem not in used))
+
+
+def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks], rubric: Rubric) -> list[Path]:
+    """``folder/<student id>.html`` per submission: each question's marks, the grader's evidence, the TA's comment
+    (self-contained, everything escaped)."""
+    import json
+
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
+    by_item = {(it["stem"], it["question"]): it for it in items(out)}
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for m in marks:
+        evidence = {q: {"verdict": by_item[m.stem, q]["verdict"], **json.loads(by_item[m.stem, q]["evidence"])}
+                    for q in QUESTIONS if (m.stem, q) in by_item}
+        dest = folder / f"{m.student_id or m.stem}.html"
+        write_text(dest, env.get_template("feedback.html.j2").render(m=m, rubric=rubric, questions=QUESTIONS,
+                                                                       evidence=evidence))
+        written.append(dest)
+    return written

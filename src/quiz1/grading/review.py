@@ -1,0 +1,186 @@
+"""``quiz1 review OUTDIR``: a local web page where TAs mark what the machine could not, question by question.
+
+Starlette + Jinja2, served by uvicorn on 127.0.0.1. The queue lists the items that need a human (a verdict the
+rubric leaves to a human, or flagged because the verdict changed under a TA's mark), all the Q3s, then all the Q4s,
+as Gradescope orders them, with filters and a progress count. An item shows the student's section of the executed
+notebook as a TA reads it (Markdown with LaTeX for the local MathJax, code, outputs, images), the grader's evidence,
+the reference and the rubric, and a mark and comment saved at once through ``gradebook.set_mark`` (a stale version is
+refused with HTTP 409 and says so). Keys: a digit sets and saves that mark, ``j``/``k`` next/previous, ``c`` the
+comment.
+
+Nothing a student wrote runs in the TA's browser: Markdown and HTML outputs go through ``nh3`` (an allow-list
+sanitiser: no script, no event handler, no ``javascript:`` URL), images are embedded only as base64 PNG/JPEG/SVG in
+``<img>`` (where an SVG cannot run script), and every page carries a Content-Security-Policy that allows only this
+page's own nonce'd script.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import secrets
+from pathlib import Path
+
+import nbformat
+
+from .gradebook import MACHINE, StaleMark, items, set_mark
+from .report import QUESTIONS, VERDICTS
+from .rubric import Rubric, load_rubric
+from .sections import cell_questions
+
+MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
+MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(\w+\*?)\}.+?\\end\{\1\}", re.S)
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+def needs_human(it: dict) -> bool:
+    """An item a TA must look at: no mark proposed (``unverified`` in the quiz's rubric), or flagged."""
+    return bool(it["flagged"]) or it["marks"] is None or it["marked_by"] not in (None, MACHINE)
+
+
+def reviewed(it: dict) -> bool:
+    return it["marked_by"] not in (None, MACHINE) and not it["flagged"]
+
+
+def _clean(html: str) -> str:
+    import nh3
+
+    return nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+
+
+def _markdown(text: str) -> str:
+    """Markdown as sanitised HTML, its LaTeX left for MathJax (kept out of the Markdown parser, then escaped)."""
+    from markdown_it import MarkdownIt
+
+    maths = []
+
+    def keep(m):
+        maths.append(m.group(0))
+        return f"QUIZ1MATH{len(maths) - 1}X"
+
+    rendered = _clean(MarkdownIt("commonmark").enable("table").render(MATH.sub(keep, text)))
+    return re.sub(r"QUIZ1MATH(\d+)X", lambda m: html.escape(maths[int(m.group(1))]), rendered)
+
+
+def _output(o) -> str:
+    kind = o.get("output_type")
+    if kind == "stream":
+        return f"<pre class='out {html.escape(o.get('name', ''))}'>{html.escape(o.get('text', ''))}</pre>"
+    if kind == "error":
+        return f"<pre class='out error'>{html.escape(str(o.get('ename')))}: {html.escape(str(o.get('evalue')))}</pre>"
+    data = o.get("data", {})
+    for mime in IMAGE_MIMES:
+        if mime in data:
+            blob = data[mime]
+            raw = blob.encode() if mime == "image/svg+xml" else base64.b64decode(blob, validate=False)
+            return f"<img class='out' alt='output' src='data:{mime};base64,{base64.b64encode(raw).decode()}'>"
+    if isinstance(data.get("text/html"), str):
+        return f"<div class='out html'>{_clean(data['text/html'])}</div>"
+    if isinstance(data.get("text/markdown"), str):
+        return f"<div class='out'>{_markdown(data['text/markdown'])}</div>"
+    return f"<pre class='out'>{html.escape(str(data.get('text/plain', '')))}</pre>"
+
+
+def section_html(nb_path: Path, question: str) -> str:
+    """The cells of ``question``'s section of the executed notebook, as safe HTML (the whole notebook when the
+    section is empty, with a note)."""
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 -- a missing or broken notebook is said, not raised
+        return "<p class='note'>The executed notebook is not in the output folder.</p>"
+    q = int(question[1:])
+    qsets = cell_questions(nb, nb_path.stem)
+    cells = [c for c, qs in zip(nb.cells, qsets) if q in qs]
+    note = ""
+    if not cells:
+        cells, note = nb.cells, "<p class='note'>No section for this question was found: the whole notebook.</p>"
+    parts = [note]
+    for c in cells:
+        if c.cell_type == "markdown":
+            parts.append(f"<div class='md'>{_markdown(c.source)}</div>")
+        elif c.cell_type == "code":
+            count = c.get("execution_count") or " "
+            parts.append(f"<div class='code'><span class='prompt'>In [{count}]:</span><pre>{html.escape(c.source)}</pre>"
+                         + "".join(_output(o) for o in c.get("outputs", [])) + "</div>")
+    return "\n".join(parts)
+
+
+def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, everything: bool) -> list[dict]:
+    its = [it for it in items(out) if it["graded"]]
+    return [it for it in its if (everything or needs_human(it)) and (not question or it["question"] == question)
+            and (not verdict or it["verdict"] == verdict) and (not flagged or it["flagged"])]
+
+
+def make_app(out: str | Path, rubric: Rubric | None = None):
+    """The review app for the graded folder ``out``."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    out = Path(out)
+    rubric = rubric or load_rubric()
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
+
+    def page(name: str, **ctx):
+        nonce = secrets.token_urlsafe(16)
+        body = env.get_template(name).render(nonce=nonce, mathjax=MATHJAX_DIR.is_dir(), **ctx)
+        csp = (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
+               f"style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; base-uri 'none'")
+        return HTMLResponse(body, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"})
+
+    def filters(request):
+        p = request.query_params
+        q = p.get("q") if p.get("q") in QUESTIONS else None
+        v = p.get("verdict") if p.get("verdict") in VERDICTS else None
+        return q, v, p.get("flagged") == "1", p.get("all") == "1"
+
+    async def queue(request):
+        q, v, flagged, everything = filters(request)
+        shown = _queue(out, q, v, flagged, everything)
+        need = [it for it in items(out) if it["graded"] and needs_human(it)]
+        return page("review_queue.html.j2", items=shown, done=sum(reviewed(it) for it in need), total=len(need),
+                    questions=QUESTIONS, verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
+                    query=request.url.query, rubric=rubric)
+
+    async def item(request):
+        stem, question = request.path_params["stem"], request.path_params["q"]
+        q, v, flagged, everything = filters(request)
+        shown = _queue(out, q, v, flagged, everything)
+        keys = [(it["stem"], it["question"]) for it in shown]
+        it = next((x for x in items(out) if x["stem"] == stem and x["question"] == question), None)
+        if it is None:
+            return HTMLResponse("no such item", status_code=404)
+        k = keys.index((stem, question)) if (stem, question) in keys else -1
+        prev_key = keys[k - 1] if k > 0 else None
+        next_key = keys[k + 1] if 0 <= k < len(keys) - 1 else None
+        evidence = json.loads(it["evidence"])
+        return page("review_item.html.j2", it=it, evidence=evidence, section=section_html(out / f"{stem}.ipynb", question),
+                    question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
+                    position=k + 1, count=len(keys))
+
+    async def mark(request):
+        try:
+            body = await request.json()
+            v = set_mark(out, str(body["stem"]), str(body["question"]), float(body["marks"]), str(body["by"]),
+                         int(body["version"]), str(body.get("comment", "")))
+        except StaleMark as e:
+            return JSONResponse({"error": str(e)}, status_code=409)
+        except (ValueError, KeyError, TypeError) as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+        return JSONResponse({"version": v})
+
+    routes = [Route("/", queue), Route("/item/{stem}/{q}", item), Route("/api/mark", mark, methods=["POST"])]
+    if MATHJAX_DIR.is_dir():
+        routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
+    return Starlette(routes=routes)
+
+
+def serve(out: str | Path, host: str = "127.0.0.1", port: int = 8000, rubric: Rubric | None = None) -> None:
+    """Serve the review app until Ctrl-C."""
+    import uvicorn
+
+    uvicorn.run(make_app(out, rubric), host=host, port=port, log_level="warning")
