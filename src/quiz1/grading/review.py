@@ -85,7 +85,6 @@ def _output(o) -> str:
 def section_html(nb_path: Path, question: str) -> str:
     """The cells of ``question``'s section of the executed notebook, as safe HTML (the whole notebook when the
     section is empty, with a note)."""
-
     try:
         nb = nbformat.read(nb_path, as_version=4)
     except Exception:  # noqa: BLE001 -- a missing or broken notebook is said, not raised
