@@ -206,6 +206,17 @@ def cmd_mark(a) -> int:
     return 0
 
 
+def cmd_similar(a) -> int:
+    from .grading.similarity import write_similarity
+
+    out = Path(a.outdir)
+    if not any(out.glob("*.json")):
+        raise ValueError(f"{out}: no graded submission here (<zip stem>.json); run `quiz1 grade ... --out {out}` first")
+    pairs = write_similarity(out)
+    print(f"{len(pairs)} pair(s) for a human to look at: {out / 'similarity.html'}, {out / 'similarity.csv'}")
+    return 0
+
+
 def cmd_review(a) -> int:
     from .grading.review import serve
     from .grading.rubric import load_rubric
@@ -535,6 +546,10 @@ def make_parser() -> argparse.ArgumentParser:
                     "grader's evidence, the TA's comments")
     ex.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
     ex.set_defaults(func=cmd_export)
+
+    si = sub.add_parser("similar", help="pairs of a graded class with shared code, explanations or wrong answers")
+    si.add_argument("outdir", metavar="OUTDIR")
+    si.set_defaults(func=cmd_similar)
 
     rv = sub.add_parser("review", help="a local web page to mark what needs a human, question by question")
     rv.add_argument("outdir", metavar="OUTDIR")

@@ -242,7 +242,10 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
                 rubric = rubric or load_rubric()
                 for i in sorted(reports):
                     gradebook.record(out, stems[i], reports[i], rubric)
-                write_sheet(out, rows, [stems[i] for i in sorted(reports)], rubric)
+                from .similarity import write_similarity
+
+                similar = write_similarity(out)
+                write_sheet(out, rows, [stems[i] for i in sorted(reports)], rubric, similar)
     return [reports[i] for i in range(len(zips))]
 
 
@@ -263,7 +266,7 @@ def _result(fut, zip_path: Path) -> dict:
                 "notebooks": {}}
 
 
-def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None) -> None:
+def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None, similar=None) -> None:
     """grades.csv (one row a zip) and report.html (one self-contained page, with the gradebook's marks when
     ``rubric`` is given)."""
     buf = io.StringIO()
@@ -275,7 +278,8 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None) -
                     "not graded" if r.get("graded") is False else r.get("passed"),
                     " | ".join(_run_problems(r) + r["layout"]["problems"]), " | ".join(r.get("caveats", []))])
     write_text(out / "grades.csv", buf.getvalue())
-    write_text(out / "report.html", report_html(reports, stems, marks_summary(out, rubric) if rubric else None))
+    write_text(out / "report.html", report_html(reports, stems, marks_summary(out, rubric) if rubric else None,
+                                                similar))
 
 
 def _status(r: dict, q: str) -> str:
@@ -331,7 +335,7 @@ def marks_summary(out: Path, rubric) -> dict:
             "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks}}
 
 
-def report_html(reports: list[dict], stems: list[str], marks: dict | None = None) -> str:
+def report_html(reports: list[dict], stems: list[str], marks: dict | None = None, similar=None) -> str:
     """The class on one page (``templates/report.html.j2``): verdict counts per question, the class table linking each
     student, and each student's problems, caveats, errors and notes, coloured by verdict. Everything a student wrote
     is escaped (Jinja2's autoescape)."""
@@ -363,4 +367,5 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
         total = (marks or {}).get("totals", {}).get(stem)
         st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
     return env.get_template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
-                                                     colours=COLOURS, students=students, marks=marks)
+                                                     colours=COLOURS, students=students, marks=marks,
+                                                     similar=similar)

@@ -1,0 +1,214 @@
+"""Similar submissions across a class, for a human to look at: never a verdict, never a mark.
+
+For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem>.json``):
+
+- **code**: winnowed k-gram fingerprints of the code cells (``copydetect``, MOSS's method: tokens by Pygments,
+  names and literals normalised, so renaming, reformatting, reordered cells and added comments change nothing),
+  scored as the share of the smaller submission's fingerprints the two have in common, after removing what everyone
+  shares: the quiz's own code (its class G and main block) and fingerprints found in more than ``COMMON_SHARE`` of
+  the class; fingerprinted cell by cell, so reordering cells changes nothing; flagged at a share of ``CODE_BAR`` or
+  ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
+- **markdown**: the same on the explanations' words (normalised, 8-word shingles);
+- **answers**: the same *wrong* value (Q1, Q2's vector, Q7's gradients): strong evidence, since independent mistakes
+  rarely agree.
+
+Pairs are found through an inverted index (fingerprint -> submissions), not all-pairs text diffs, so a class of 300
+takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
+``similarity.csv`` and ``similarity.html``, with the matching code of each pair highlighted side by side.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import itertools
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from ..data.atomic import write_text
+
+K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)
+COMMON_SHARE = 0.3                # a fingerprint in more than this share of the class is boilerplate
+CODE_BAR, MARKDOWN_BAR = 0.5, 0.5   # shares of the smaller side's own fingerprints
+CODE_BLOCK = 8                      # or this many shared code fingerprints: a block of about 40 tokens or more
+SHINGLE = 8
+QUIZ_CODE = '''
+import torch
+
+class G:
+    def __init__(self):
+        self.g = torch.ones([2])
+    def __call__(self, x):
+        self.g[0] = x * x
+        return torch.sum(self.g)
+
+if __name__ == "__main__":
+    g = G()
+    xinit = torch.ones([1], requires_grad=True)
+    x = [xinit]
+    x.append(x[-1] + g(x[-1]))
+    loss = x[-1] ** 2
+    loss.backward()
+    print('----- first time ----- ')
+    x = [xinit]
+    x.append(x[-1] + g(x[-1]))
+    loss = x[-1] ** 2
+    loss.backward()
+    print('----- well done ----- ')
+'''
+
+
+@dataclass
+class Submission:
+    stem: str
+    student: str
+    code: str
+    markdown: str
+    wrong: dict                                   # question -> the wrong value, normalised
+    cells: list = field(default_factory=list)     # the code cells' sources
+    code_hashes: set = field(default_factory=set)  # their fingerprints, cell by cell (none spans two cells)
+    md_hashes: set = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: str
+    b: str
+    code: float
+    markdown: float
+    answers: tuple                                # questions with the same wrong value
+    shared: int = 0                               # code fingerprints in common
+
+    @property
+    def kinds(self) -> tuple:
+        code = self.code >= CODE_BAR and self.shared >= 3 or self.shared >= CODE_BLOCK
+        return tuple(k for k, hit in (("code", code), ("markdown", self.markdown >= MARKDOWN_BAR),
+                                      ("answers", bool(self.answers))) if hit)
+
+
+def _fingerprint(code: str, boilerplate=None):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint("notebook.py", K, WINDOW, boilerplate=boilerplate, fp=io.StringIO(code), language="python")
+
+
+def _shingles(text: str) -> set:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8).hexdigest()
+            for i in range(max(0, len(words) - SHINGLE + 1))}
+
+
+def _wrong_values(report: dict) -> dict:
+    out = {}
+    for q in ("Q1", "Q2", "Q7"):
+        v = report.get("questions", {}).get(q, {})
+        if v.get("status") == "wrong" and v.get("found") and v["found"] != "no value printed":
+            out[q] = re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", v["found"]).strip()   # the value, not where
+    return out
+
+
+def load_class(out: Path) -> list[Submission]:
+    """The graded submissions of ``out``: their code, Markdown and wrong answers."""
+    subs = []
+    for rep_path in sorted(out.glob("*.json")):
+        try:
+            report = json.loads(rep_path.read_text())
+            nb = nbformat.read(out / f"{rep_path.stem}.ipynb", as_version=4)
+        except (OSError, ValueError, KeyError):
+            continue
+        code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%"))
+        md = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        cells = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%")]
+        subs.append(Submission(rep_path.stem, report.get("student_id") or rep_path.stem, code, md, _wrong_values(report),
+                               cells))
+    return subs
+
+
+def similar_pairs(subs: list[Submission], share: float = COMMON_SHARE) -> list[Pair]:
+    """Every pair over a bar (code or Markdown shared, or the same wrong answer), most similar first."""
+    quiz = set(_fingerprint(QUIZ_CODE).hashes)
+    for s in subs:
+        s.code_hashes = {h for c in s.cells for h in _fingerprint(c).hashes}
+        s.md_hashes = _shingles(s.markdown)
+    limit = max(2, share * len(subs))
+    code_count = Counter(h for s in subs for h in s.code_hashes)
+    md_count = Counter(h for s in subs for h in s.md_hashes)
+    own = {s.stem: {h for h in s.code_hashes if h not in quiz and code_count[h] <= limit} for s in subs}
+    own_md = {s.stem: {h for h in s.md_hashes if md_count[h] <= limit} for s in subs}
+    shared_code, shared_md = Counter(), Counter()
+    for index, counts, sets in ((defaultdict(list), shared_code, own), (defaultdict(list), shared_md, own_md)):
+        for stem, hashes in sets.items():
+            for h in hashes:
+                index[h].append(stem)
+        for stems in index.values():
+            for a, b in itertools.combinations(sorted(stems), 2):
+                counts[a, b] += 1
+    by_answer = defaultdict(list)
+    for s in subs:
+        for q, v in s.wrong.items():
+            by_answer[q, v].append(s.stem)
+    same_wrong = defaultdict(list)
+    for (q, _), stems in by_answer.items():
+        if len(stems) <= limit:
+            for a, b in itertools.combinations(sorted(stems), 2):
+                same_wrong[a, b].append(q)
+    pairs = []
+    for a, b in set(shared_code) | set(shared_md) | set(same_wrong):
+        code = shared_code[a, b] / max(1, min(len(own[a]), len(own[b])))
+        md = shared_md[a, b] / max(1, min(len(own_md[a]), len(own_md[b])))
+        p = Pair(a, b, round(code, 3), round(md, 3), tuple(sorted(same_wrong[a, b])), shared_code[a, b])
+        if p.kinds:
+            pairs.append(p)
+    return sorted(pairs, key=lambda p: (-len(p.kinds), -max(p.code, p.markdown), p.a, p.b))
+
+
+def clusters(pairs: list[Pair]) -> list[list[str]]:
+    import networkx as nx
+
+    g = nx.Graph((p.a, p.b) for p in pairs)
+    return sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c))
+
+
+def _side_by_side(a: Submission, b: Submission, boilerplate: list) -> tuple[str, str]:
+    from copydetect import compare_files
+    from copydetect.utils import highlight_overlap
+
+    fa, fb = _fingerprint(a.code, boilerplate), _fingerprint(b.code, boilerplate)
+    _, _, (sa, sb) = compare_files(fa, fb)
+    if len(sa) == 0:
+        return html.escape(a.code), html.escape(b.code)
+    return (highlight_overlap(fa.raw_code, sa, "<mark>", "</mark>", escape_html=True)[0],
+            highlight_overlap(fb.raw_code, sb, "<mark>", "</mark>", escape_html=True)[0])
+
+
+def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]:
+    """``similarity.csv`` and ``similarity.html`` in ``out``; returns the pairs over a bar."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    out = Path(out)
+    subs = load_class(out)
+    pairs = similar_pairs(subs, share)
+    by_stem = {s.stem: s for s in subs}
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["student_a", "student_b", "code", "shared_fingerprints", "markdown", "same_wrong_answers", "kinds"])
+    for p in pairs:
+        w.writerow([by_stem[p.a].student, by_stem[p.b].student, p.code, p.shared, p.markdown, " ".join(p.answers),
+                    " ".join(p.kinds)])
+    write_text(out / "similarity.csv", buf.getvalue())
+    boiler = list(set(_fingerprint(QUIZ_CODE).hashes))
+    views = []
+    for p in pairs[:100]:
+        left, right = _side_by_side(by_stem[p.a], by_stem[p.b], boiler)
+        views.append({"pair": p, "a": by_stem[p.a], "b": by_stem[p.b], "left": left, "right": right})
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
+    write_text(out / "similarity.html", env.get_template("similarity.html.j2").render(
+        views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
+        code_bar=CODE_BAR, code_block=CODE_BLOCK, md_bar=MARKDOWN_BAR, share=share))
+    return pairs
