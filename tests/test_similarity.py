@@ -1,10 +1,11 @@
 """Similar submissions across a class: a synthetic class written here, independent solutions in different styles,
-planted copies (renamed, reordered, commented, one question copied, a copied wrong answer, copied explanations), and
-two students who share only the quiz's own code. Every planted pair is flagged with the right kinds; no other pair is.
+planted copies (renamed, reordered, commented, one question copied, a copied wrong answer, copied explanations, a
+copied Q6 image), and two students who share only the quiz's own code. Every planted pair is flagged with the right kinds; no other pair is.
 """
 import json
 
 import nbformat
+import numpy as np
 
 from quiz1.cli import main
 from quiz1.grading.similarity import load_class, similar_pairs
@@ -87,7 +88,7 @@ print(build().detach().numpy())"""],
 }
 
 
-def write(out, stem, cells, markdown, wrong=None):
+def write(out, stem, cells, markdown, wrong=None, deltas=None):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# Quiz 1 ({stem})"),
                                          nbformat.v4.new_markdown_cell(markdown)]
                                   + [nbformat.v4.new_code_cell(c) for c in cells])
@@ -95,7 +96,7 @@ def write(out, stem, cells, markdown, wrong=None):
     qs = {q: {"status": "missing", "found": None} for q in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")}
     for q, value in (wrong or {}).items():
         qs[q] = {"status": "wrong", "found": f"{value} ({stem}.ipynb In [1])"}
-    (out / f"{stem}.json").write_text(json.dumps({"student_id": stem, "questions": qs}))
+    (out / f"{stem}.json").write_text(json.dumps({"student_id": stem, "questions": qs, "q6_deltas": deltas or {}}))
 
 
 def test_planted_copies_are_flagged_with_their_kinds_and_independent_work_is_not(tmp_path):
@@ -116,11 +117,19 @@ def test_planted_copies_are_flagged_with_their_kinds_and_independent_work_is_not
           wrong={"Q1": "mean 50.1234"})
     write(out, "A3000001A", [Q7_GIVEN, "print(1 + 1)"], "The quiz's code runs once, then fails.")   # the quiz's code
     write(out, "A3000002B", [Q7_GIVEN, "import math\nprint(math.pi)"], "Here the backward pass breaks.")
+    rng = np.random.default_rng(0)
+    d0 = rng.normal(0, 20, 784).round()                                       # one student's I0' - I0
+    write(out, "A4000001A", ["print('attack done')"], "A plain gradient attack.", deltas={"I0": d0.tolist()})
+    write(out, "A4000002B", ["print('done')"], "Projected gradient descent.",     # the same image, a pixel off
+          deltas={"I0": (d0 + (np.arange(784) == 5)).tolist()})
+    write(out, "A4000003C", ["print('ok')"], "Carlini and Wagner's method.",       # same direction in part only
+          deltas={"I0": (0.5 * d0 + rng.normal(0, 20, 784)).round().tolist()})
     pairs = {(p.a, p.b): p for p in similar_pairs(load_class(out))}
     want = {("A1000001A", "A2000001A"): ("code", "markdown"),                         # renamed, reordered, commented
             ("A1000003C", "A2000002B"): ("code",),                                    # Q1 copied from one, Q2 from
             ("A1000002B", "A2000002B"): ("code",),                                    # another: both found
-            ("A2000003C", "A2000004D"): ("answers",)}                                 # the same wrong answer
+            ("A2000003C", "A2000004D"): ("answers",),                                 # the same wrong answer
+            ("A4000001A", "A4000002B"): ("q6",)}                                      # the same perturbation
     assert {k: v.kinds for k, v in pairs.items()} == want, {k: (v.code, v.markdown, v.answers) for k, v in pairs.items()}
     assert pairs["A2000003C", "A2000004D"].answers == ("Q1",)
     assert main(["similar", str(out)]) == 0

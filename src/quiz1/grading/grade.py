@@ -32,6 +32,20 @@ from .sections import N_QUESTIONS
 SHOWN = "shown on purpose: the quiz's own error, before the fix"
 
 
+def q6_deltas(pngs: dict, images: dict) -> dict:
+    """For I0 and I1: the new image the run wrote nearest to it, minus it, as 784 ints (what ``similarity`` compares
+    between students); a source with no changed image nearer to it than to the other gets none."""
+    import numpy as np
+
+    out = {}
+    for name, base in images.items():
+        near = [im for im in pngs.values() if min(images, key=lambda n: np.abs(im.astype(int) - images[n]).sum()) == name]
+        if near:
+            best = min(near, key=lambda im: np.abs(im.astype(int) - base).sum())
+            out[name] = (best.astype(int) - base.astype(int)).reshape(-1).tolist()     # (784,)
+    return out
+
+
 def _xinits() -> tuple:
     """Where Q7 is checked: the quiz's xinit = 1 and two values the notebook cannot know in advance."""
     rng = secrets.SystemRandom()
@@ -133,4 +147,4 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            tuple(p.relative_to(root).as_posix() for p in layout.notebooks),
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
-                           graded_on, tuple(caveats))
+                           graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images))

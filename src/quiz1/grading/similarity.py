@@ -10,7 +10,9 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
   ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
 - **markdown**: the same on the explanations' words (normalised, 8-word shingles);
 - **answers**: the same *wrong* value (Q1, Q2's vector, Q7's gradients): strong evidence, since independent mistakes
-  rarely agree.
+  rarely agree;
+- **Q6 images**: the same perturbation, a correlation of I0' - I0 (or I1' - I1) between two students of at least
+  ``SAME_PERTURBATION`` (two honest gradient attacks on the same M start alike, so the bar is near identity).
 
 Pairs are found through an inverted index (fingerprint -> submissions), not all-pairs text diffs, so a class of 300
 takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from ..data.atomic import write_text
 
@@ -37,6 +40,7 @@ K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window
 COMMON_SHARE = 0.3                # a fingerprint in more than this share of the class is boilerplate
 CODE_BAR, MARKDOWN_BAR = 0.5, 0.5   # shares of the smaller side's own fingerprints
 CODE_BLOCK = 8                      # or this many shared code fingerprints: a block of about 40 tokens or more
+SAME_PERTURBATION = 0.99            # correlation of I0' - I0 between two students: the same perturbation
 SHINGLE = 8
 QUIZ_CODE = '''
 import torch
@@ -71,6 +75,7 @@ class Submission:
     code: str
     markdown: str
     wrong: dict                                   # question -> the wrong value, normalised
+    deltas: dict = field(default_factory=dict)    # "I0"/"I1" -> (784,) the Q6 image minus the original
     cells: list = field(default_factory=list)     # the code cells' sources
     code_hashes: set = field(default_factory=set)  # their fingerprints, cell by cell (none spans two cells)
     md_hashes: set = field(default_factory=set)
@@ -84,12 +89,13 @@ class Pair:
     markdown: float
     answers: tuple                                # questions with the same wrong value
     shared: int = 0                               # code fingerprints in common
+    q6: float = 0.0                               # the largest correlation of the two Q6 perturbations (I0 or I1)
 
     @property
     def kinds(self) -> tuple:
         code = self.code >= CODE_BAR and self.shared >= 3 or self.shared >= CODE_BLOCK
         return tuple(k for k, hit in (("code", code), ("markdown", self.markdown >= MARKDOWN_BAR),
-                                      ("answers", bool(self.answers))) if hit)
+                                      ("answers", bool(self.answers)), ("q6", self.q6 >= SAME_PERTURBATION)) if hit)
 
 
 def _fingerprint(code: str, boilerplate=None):
@@ -126,7 +132,7 @@ def load_class(out: Path) -> list[Submission]:
         md = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         cells = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%")]
         subs.append(Submission(rep_path.stem, report.get("student_id") or rep_path.stem, code, md, _wrong_values(report),
-                               cells))
+                               report.get("q6_deltas") or {}, cells))
     return subs
 
 
@@ -158,11 +164,24 @@ def similar_pairs(subs: list[Submission], share: float = COMMON_SHARE) -> list[P
         if len(stems) <= limit:
             for a, b in itertools.combinations(sorted(stems), 2):
                 same_wrong[a, b].append(q)
+    same_q6 = {}
+    for name in ("I0", "I1"):   # correlations of every two perturbations at once: (n, 784) normalised rows
+        have = [s for s in subs if len(s.deltas.get(name, [])) == 784 and np.any(s.deltas[name])]
+        if len(have) < 2:
+            continue
+        d = np.array([s.deltas[name] for s in have], dtype=float)                     # (n, 784)
+        d -= d.mean(1, keepdims=True)
+        d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-12
+        corr = d @ d.T                                                                # (n, n)
+        for i, j in zip(*np.nonzero(np.triu(corr, 1) >= SAME_PERTURBATION)):
+            key = tuple(sorted((have[i].stem, have[j].stem)))
+            same_q6[key] = max(same_q6.get(key, 0.0), float(corr[i, j]))
     pairs = []
-    for a, b in set(shared_code) | set(shared_md) | set(same_wrong):
+    for a, b in set(shared_code) | set(shared_md) | set(same_wrong) | set(same_q6):
         code = shared_code[a, b] / max(1, min(len(own[a]), len(own[b])))
         md = shared_md[a, b] / max(1, min(len(own_md[a]), len(own_md[b])))
-        p = Pair(a, b, round(code, 3), round(md, 3), tuple(sorted(same_wrong[a, b])), shared_code[a, b])
+        p = Pair(a, b, round(code, 3), round(md, 3), tuple(sorted(same_wrong[a, b])), shared_code[a, b],
+                 round(same_q6.get((a, b), 0.0), 4))
         if p.kinds:
             pairs.append(p)
     return sorted(pairs, key=lambda p: (-len(p.kinds), -max(p.code, p.markdown), p.a, p.b))
@@ -197,10 +216,11 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
     by_stem = {s.stem: s for s in subs}
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["student_a", "student_b", "code", "shared_fingerprints", "markdown", "same_wrong_answers", "kinds"])
+    w.writerow(["student_a", "student_b", "code", "shared_fingerprints", "markdown", "same_wrong_answers",
+                "q6_correlation", "kinds"])
     for p in pairs:
         w.writerow([by_stem[p.a].student, by_stem[p.b].student, p.code, p.shared, p.markdown, " ".join(p.answers),
-                    " ".join(p.kinds)])
+                    p.q6, " ".join(p.kinds)])
     write_text(out / "similarity.csv", buf.getvalue())
     boiler = list(set(_fingerprint(QUIZ_CODE).hashes))
     views = []
@@ -210,5 +230,5 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
     env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
     write_text(out / "similarity.html", env.get_template("similarity.html.j2").render(
         views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
-        code_bar=CODE_BAR, code_block=CODE_BLOCK, md_bar=MARKDOWN_BAR, share=share))
+        code_bar=CODE_BAR, code_block=CODE_BLOCK, md_bar=MARKDOWN_BAR, share=share, q6_bar=SAME_PERTURBATION))
     return pairs
