@@ -5,7 +5,7 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
 - **code**: winnowed k-gram fingerprints of the code cells (``copydetect``, MOSS's method: tokens by Pygments,
   names and literals normalised, so renaming, reformatting, reordered cells and added comments change nothing),
   scored as the share of the smaller submission's fingerprints the two have in common, after removing what everyone
-  shares: the quiz's own code (its class G and main block) and fingerprints found in more than ``COMMON_SHARE`` of
+  shares: the quiz's own code (Q2's ``print_compute_tree``, Q7's class G and main block) and fingerprints found in more than ``COMMON_SHARE`` of
   the class; fingerprinted cell by cell, so reordering cells changes nothing; flagged at a share of ``CODE_BAR`` or
   ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
 - **markdown**: the same on the explanations' words (normalised, 8-word shingles);
@@ -43,6 +43,11 @@ CODE_BLOCK = 8                      # or this many shared code fingerprints: a b
 SAME_PERTURBATION = 0.99            # correlation of I0' - I0 between two students: the same perturbation
 SHINGLE = 8
 QUIZ_CODE = '''
+from torchviz import make_dot
+def print_compute_tree(name,node):
+    dot = make_dot(node)
+    dot.render(name)
+
 import torch
 
 class G:
