@@ -164,8 +164,6 @@ def cmd_export(a) -> int:
     out = _graded(a.outdir)
     if not (a.csv or a.canvas or a.feedback):
         raise ValueError("export: expected --csv FILE, --canvas CANVAS_EXPORT.csv or --feedback but found none of them")
-    if a.canvas and not a.assignment:
-        raise ValueError("--canvas: expected --assignment NAME, the Canvas column to fill (e.g. 'Quiz 1')")
     rubric = load_rubric(a.rubric)
     marks = class_marks(out, rubric)
     if a.csv:
@@ -538,8 +536,8 @@ def make_parser() -> argparse.ArgumentParser:
     ex.add_argument("outdir", metavar="OUTDIR")
     ex.add_argument("--csv", metavar="FILE", help="per-question marks, total, bonus, who marked each")
     ex.add_argument("--canvas", metavar="CANVAS_EXPORT.csv", help="the course's Canvas gradebook export to fill")
-    ex.add_argument("--assignment", metavar="NAME", help="the Canvas column to fill ('Quiz 1' matches 'Quiz 1 (123)'; "
-                    "a new column when none matches)")
+    ex.add_argument("--assignment", metavar="NAME", default="Quiz 1", help="the Canvas column to fill (default 'Quiz 1', "
+                    "which matches 'Quiz 1 (123456)'; a new column when none matches)")
     ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
     ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
     ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student: marks, the "

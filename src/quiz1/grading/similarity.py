@@ -5,9 +5,9 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
 - **code**: winnowed k-gram fingerprints of the code cells (``copydetect``, MOSS's method: tokens by Pygments,
   names and literals normalised, so renaming, reformatting, reordered cells and added comments change nothing),
   scored as the share of the smaller submission's fingerprints the two have in common, after removing what everyone
-  shares: the quiz's own code (Q2's ``print_compute_tree``, Q7's class G and main block) and fingerprints found in more than ``COMMON_SHARE`` of
-  the class; fingerprinted cell by cell, so reordering cells changes nothing; flagged at a share of ``CODE_BAR`` or
-  ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
+  shares: the quiz's own code (Q2's ``print_compute_tree``, Q7's class G and main block) and fingerprints found in
+  more than ``COMMON_SHARE`` of the class; fingerprinted cell by cell, so reordering cells changes nothing; flagged
+  at a share of ``CODE_BAR`` or ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
 - **markdown**: the same on the explanations' words (normalised, 8-word shingles);
 - **answers**: the same *wrong* value (Q1, Q2's vector, Q7's gradients): strong evidence, since independent mistakes
   rarely agree;
