@@ -122,3 +122,31 @@ def test_export_of_a_folder_without_a_gradebook_or_a_bad_canvas_file_is_one_sent
     err = capsys.readouterr().err
     assert "bad.csv" in err and "SIS User ID" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_refusals_are_one_sentence_and_write_nothing(tmp_path, capsys):
+    """A bad rubric is refused before any zip is graded; review and mark on a folder with no gradebook."""
+    bad = tmp_path / "rubric.toml"
+    bad.write_text("[verdicts]\ncorrect = 'full'\n")
+    out = tmp_path / "out"
+    (tmp_path / "A0000001A.zip").write_bytes(b"not a zip")
+    assert main(["grade", str(tmp_path), "--out", str(out), "--rubric", str(bad), "--no-sandbox", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "rubric.toml" in err[-1] and "questions" in err[-1] and not out.exists()
+    for args in (["review", str(tmp_path)], ["mark", str(tmp_path), "A0000001A", "Q3", "2", "--by", "alice"]):
+        assert main(args) == 2
+        assert "no gradebook here" in capsys.readouterr().err
+
+
+def test_a_grading_process_that_dies_is_that_zips_row():
+    """`grade_class` reads each task through `_result`: a pool broken by a dead worker gives a `not graded` row."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from pathlib import Path
+
+    from quiz1.grading.batch import _result
+
+    fut = Future()
+    fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    row = _result(fut, Path("A0000001A.zip"))["report"]
+    assert row["graded"] is False and row["zip"] == "A0000001A.zip" and "BrokenProcessPool" in row["not_graded"]
