@@ -103,10 +103,16 @@ class Pair:
                                       ("answers", bool(self.answers)), ("q6", self.q6 >= SAME_PERTURBATION)) if hit)
 
 
-def _fingerprint(code: str, boilerplate=None):
+def _fingerprint(code: str, boilerplate=None, window: int = WINDOW):
     from copydetect import CodeFingerprint
 
-    return CodeFingerprint("notebook.py", K, WINDOW, boilerplate=boilerplate, fp=io.StringIO(code), language="python")
+    return CodeFingerprint("notebook.py", K, window, boilerplate=boilerplate, fp=io.StringIO(code), language="python")
+
+
+def _quiz_hashes() -> set:
+    """Every k-gram of the quiz's own code (window 1: not a winnowed sample, whose choice of minima depends on the
+    text around it and on Python's per-process string hashing), so none of it can count as shared."""
+    return set(_fingerprint(QUIZ_CODE, window=1).hashes)
 
 
 def _shingles(text: str) -> set:
@@ -143,7 +149,7 @@ def load_class(out: Path) -> list[Submission]:
 
 def similar_pairs(subs: list[Submission], share: float = COMMON_SHARE) -> list[Pair]:
     """Every pair over a bar (code or Markdown shared, or the same wrong answer), most similar first."""
-    quiz = set(_fingerprint(QUIZ_CODE).hashes)
+    quiz = _quiz_hashes()
     for s in subs:
         s.code_hashes = {h for c in s.cells for h in _fingerprint(c).hashes}
         s.md_hashes = _shingles(s.markdown)
@@ -227,7 +233,7 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
         w.writerow([by_stem[p.a].student, by_stem[p.b].student, p.code, p.shared, p.markdown, " ".join(p.answers),
                     p.q6, " ".join(p.kinds)])
     write_text(out / "similarity.csv", buf.getvalue())
-    boiler = list(set(_fingerprint(QUIZ_CODE).hashes))
+    boiler = list(_quiz_hashes())
     views = []
     for p in pairs[:100]:
         left, right = _side_by_side(by_stem[p.a], by_stem[p.b], boiler)
