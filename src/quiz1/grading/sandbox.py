@@ -111,12 +111,6 @@ def mount_plan(writable: Path, ipc_dir: Path, paths=None) -> list[tuple]:
     return out
 
 
-def shadowed(plan: list[tuple]) -> list[tuple]:
-    """Pairs (earlier, later) of ``plan`` where the later mount hides the earlier one (the same folder or one above)."""
-    return [(a, b) for i, a in enumerate(plan) for b in plan[i + 1:]
-            if Path(a[-1]) == Path(b[-1]) or Path(b[-1]) in Path(a[-1]).parents]
-
-
 def bwrap_args(writable: Path, cwd: Path, ipc_dir: Path, *, memory_gib: float, cpu_seconds: int, threads: int,
                paths=None) -> list:
     """The command prefix that runs a kernel in the sandbox described in the module docstring."""
