@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..data.atomic import write_text
-from .report import QUESTIONS, VERDICTS
+from .report import QUESTIONS, VERDICTS, template
 
 
 @dataclass(frozen=True)
@@ -344,9 +344,7 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
     """The class on one page (``templates/report.html.j2``): verdict counts per question, the class table linking each
     student, and each student's problems, caveats, errors and notes, coloured by verdict. Everything a student wrote
     is escaped (Jinja2's autoescape)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
     kinds = (*VERDICTS, NOT_GRADED)
     counts = {q: {v: 0 for v in kinds} for q in QUESTIONS}
     students = []
@@ -371,6 +369,6 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
     for st, stem in zip(students, stems):
         total = (marks or {}).get("totals", {}).get(stem)
         st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
-    return env.get_template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
+    return template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
                                                      colours=COLOURS, students=students, marks=marks,
                                                      similar=similar)

@@ -71,10 +71,10 @@ class Checks:
     def _work(self, q: int) -> bool:
         return any(c.text.strip() or c.plots for c in self.section(q)) or bool(self.run.latex.get(q))
 
-    def _failed(self, q: int, ignore=None) -> Verdict | None:
+    def _failed(self, q: int) -> Verdict | None:
         """``error`` if the section raised, timed out, or the run stopped before it; else None."""
         sec = self.section(q)
-        errs = [c.error for c in sec if c.error and not (ignore and ignore(c.error))]
+        errs = [c.error for c in sec if c.error]
         errs = [e for e in errs if not e.knock_on] or errs
         if errs:
             return Verdict("error", note="; ".join(e.describe() for e in errs[:3]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..data.atomic import write_text
 from .gradebook import items
-from .report import QUESTIONS
+from .report import QUESTIONS, template
 from .rubric import Rubric
 
 CANVAS_IDS = ("SIS User ID", "SIS Login ID")
@@ -131,9 +131,7 @@ def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks
     (self-contained, everything escaped)."""
     import json
 
-    from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
     by_item = {(it["stem"], it["question"]): it for it in items(out)}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,7 +140,7 @@ def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks
         evidence = {q: {"verdict": by_item[m.stem, q]["verdict"], **json.loads(by_item[m.stem, q]["evidence"])}
                     for q in QUESTIONS if (m.stem, q) in by_item}
         dest = folder / f"{m.student_id or m.stem}.html"
-        write_text(dest, env.get_template("feedback.html.j2").render(m=m, rubric=rubric, questions=QUESTIONS,
+        write_text(dest, template("feedback.html.j2").render(m=m, rubric=rubric, questions=QUESTIONS,
                                                                        evidence=evidence))
         written.append(dest)
     return written

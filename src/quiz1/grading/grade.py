@@ -90,8 +90,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             vroot = extract_submission(zip_path, tmp / "variant").root
             place_ta_data(vroot, data_root, Path(model) if model is not None else None)
             changed = write_variant(vroot, seed=secrets.randbits(32))
-            missing = {}
-            vref = dataclasses.replace(ref, **data_answers(vroot, missing))
+            vref = dataclasses.replace(ref, **data_answers(vroot))
             graded_on = f"variant run on changed {', '.join(changed) or 'nothing (no data to change)'}"
         else:
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"

@@ -1,10 +1,20 @@
 """The grade report: frozen, printable as a table for a TA, and as the one JSON object ``quiz1 check --json`` gives."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 VERDICTS = ("correct", "wrong", "unverified", "error", "missing")
 QUESTIONS = tuple(f"Q{n}" for n in range(1, 8))
+
+
+@functools.lru_cache(maxsize=None)
+def template(name: str):
+    """A page template of ``grading/templates`` (Jinja2, everything autoescaped: the pages show students' text)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
+    return env.get_template(name)
 
 
 @dataclass(frozen=True)

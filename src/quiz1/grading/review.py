@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from .gradebook import MACHINE, StaleMark, items, set_mark
-from .report import QUESTIONS, VERDICTS
+from .report import QUESTIONS, VERDICTS, template
 from .rubric import Rubric, load_rubric
 from .sections import cell_questions
 
@@ -114,7 +114,6 @@ def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, 
 
 def make_app(out: str | Path, rubric: Rubric | None = None):
     """The review app for the graded folder ``out``."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Mount, Route
@@ -122,11 +121,10 @@ def make_app(out: str | Path, rubric: Rubric | None = None):
 
     out = Path(out)
     rubric = rubric or load_rubric()
-    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
 
     def page(name: str, **ctx):
         nonce = secrets.token_urlsafe(16)
-        body = env.get_template(name).render(nonce=nonce, mathjax=MATHJAX_DIR.is_dir(), **ctx)
+        body = template(name).render(nonce=nonce, mathjax=MATHJAX_DIR.is_dir(), **ctx)
         csp = (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
                f"style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; base-uri 'none'")
         return HTMLResponse(body, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"})

@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 
 from ..data.atomic import write_text
+from .report import template
 
 K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)
 COMMON_SHARE = 0.3                # a fingerprint in more than this share of the class is boilerplate
@@ -219,7 +220,6 @@ def _side_by_side(a: Submission, b: Submission, boilerplate: list) -> tuple[str,
 
 def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]:
     """``similarity.csv`` and ``similarity.html`` in ``out``; returns the pairs over a bar."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
 
     out = Path(out)
     subs = load_class(out)
@@ -238,8 +238,7 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
     for p in pairs[:100]:
         left, right = _side_by_side(by_stem[p.a], by_stem[p.b], boiler)
         views.append({"pair": p, "a": by_stem[p.a], "b": by_stem[p.b], "left": left, "right": right})
-    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
-    write_text(out / "similarity.html", env.get_template("similarity.html.j2").render(
+    write_text(out / "similarity.html", template("similarity.html.j2").render(
         views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
         code_bar=CODE_BAR, code_block=CODE_BLOCK, md_bar=MARKDOWN_BAR, share=share, q6_bar=SAME_PERTURBATION))
     return pairs
