@@ -93,8 +93,8 @@ def test_seven_answer_boxes_and_collapsed_solver_code(dom):
 
 def test_build_real_data_and_grade_it(real_build, tmp_path, quiz_data, mnist_dir, capsys):
     """quiz1's own build on the real data, graded in the sandbox as a student's would be, against the TA's copy of the
-    quiz data and with the variant run: Q1, Q2, Q6 (the stand-in model in the zip) and Q7 correct, Q3-Q5 shown for a
-    human; its Q1 answers against numpy; no builder paths."""
+    quiz data and with the variant run: every question correct (Q6 by the stand-in model in the zip; Q3 read from its
+    LaTeX, Q4's exact charts and Q5's MLP run on the TA's data); its Q1 answers against numpy; no builder paths."""
     z = real_build / "A0123456X.zip"
     assert (real_build / "A0123456X.html").is_file()  # beside the zip, not in it
     assert "A0123456X.html" not in _layout(z)
@@ -104,8 +104,9 @@ def test_build_real_data_and_grade_it(real_build, tmp_path, quiz_data, mnist_dir
     assert "followed the data" in rep["questions"]["Q1"]["note"] and "followed the data" in rep["questions"]["Q6"]["note"]
     assert rep["caveats"] == ["Q6 judged by the zip's own Q_6/model.pth (no --model)"]   # the stand-in M it ships
     got = {q: v["status"] for q, v in rep["questions"].items()}
-    assert got == {"Q1": "correct", "Q2": "correct", "Q3": "unverified", "Q4": "unverified", "Q5": "unverified",
+    assert got == {"Q1": "correct", "Q2": "correct", "Q3": "correct", "Q4": "correct", "Q5": "correct",
                    "Q6": "correct", "Q7": "correct"}, rep
+    assert "0 parameters" in rep["questions"]["Q4"]["found"] and "(exact)" in rep["questions"]["Q4"]["found"]
     assert rep["passed"] and rep["student_id"] == "A0123456X" and rep["layout"] == {"problems": [], "warnings": []}
     assert "bubblewrap" in rep["sandbox"]
     _no_builder_paths(z, mnist_dir.resolve(), quiz_data.resolve(), Path.home())

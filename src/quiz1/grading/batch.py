@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..data.atomic import write_text
-from .report import QUESTIONS, VERDICTS, template
+from .report import QUESTIONS, VERDICTS, q5_plot, template
 
 
 @dataclass(frozen=True)
@@ -366,9 +366,26 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
             "warnings": r["layout"]["warnings"], "caveats": r.get("caveats", []),
             "error_lines": [e["text"] for e in r["execution"]["errors"]], "verdicts": verdicts})
     shown = [k for k in kinds if k != NOT_GRADED or any(counts[q][k] for q in QUESTIONS)]
+    for st, r in zip(students, reports):
+        q5 = (r.get("measures") or {}).get("Q5")
+        st["q5_plot"] = q5_plot(q5) if q5 and r["questions"]["Q5"]["status"] != "correct" else None
     for st, stem in zip(students, stems):
         total = (marks or {}).get("totals", {}).get(stem)
         st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
     return template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
                                                      colours=COLOURS, students=students, marks=marks,
-                                                     similar=similar)
+                                                     similar=similar, q4=q4_ranking(reports, stems))
+
+
+def q4_ranking(reports: list[dict], stems: list[str]) -> dict:
+    """Data file -> the class's Q4 answers ranked by the quiz's rule: exact ones first (fewest parameters first),
+    then by reconstruction loss, then by parameters; over the quiz's limit last."""
+    out = {}
+    for r, stem in zip(reports, stems):
+        for f, m in ((r.get("measures") or {}).get("Q4") or {}).items():
+            out.setdefault(f, []).append({"student": r.get("student_id") or stem, **m})
+    order = {"exact": 0, "network": 1, "no better than linear": 2, "too large": 3}
+    for rows in out.values():
+        rows.sort(key=lambda m: (order.get(m["status"], 4), m["params"] if m["status"] == "exact" else m["mse"],
+                                 m["params"]))
+    return dict(sorted(out.items()))

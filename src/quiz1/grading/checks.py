@@ -34,6 +34,13 @@ SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a lin
 LIBRARY_CE = re.compile(r"\b(?:F\.cross_entropy|CrossEntropyLoss|F\.softmax|F\.log_softmax|torch\.softmax|"
                         r"torch\.log_softmax|nn\.Softmax|nn\.LogSoftmax|special\.softmax|special\.log_softmax|"
                         r"logsumexp|log_loss|\.softmax\()")
+EXACT_REL = 1e-5   # Q4: relative RMSE of an exact round trip (float32 round-off through a few dozen operations)
+Q5_RMSE = 0.02     # Q5: RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
+MODEL_CODE = re.compile(r"nn\.(?:Module|Linear|Sequential)|MLPRegressor|keras|Dense\(|flax|jax")
+LINEAR_OPS = {"linear", "addmm", "matmul", "mm", "__matmul__", "bmm"}
+ACTIVATIONS = {"relu", "relu_", "tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "softplus", "selu", "sin", "cos",
+               "celu", "hardtanh", "relu6", "mish", "softsign", "logsigmoid", "hardswish", "prelu", "rrelu",
+               "threshold", "hardsigmoid", "tanh_", "sigmoid_"}
 QUIZ_Q7_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
 
 
@@ -53,6 +60,21 @@ def _fmt(v) -> str:
 def _tensor(t: dict) -> str:
     """How the probe's tensor is named to a TA: `out` (the notebook's variable), or the one the section showed."""
     return f"the notebook's `{t['name']}`" if t.get("name") else "a tensor the Q2 section printed"
+
+
+def _layers(c: dict) -> dict:
+    """Hidden layers and their activations, read from the torch functions one forward pass called (or an sklearn
+    MLP's ``coefs_``): {"hidden": int | None, "activations": [...], "all_activated": bool}."""
+    ops = c.get("ops") or []
+    lin = [k for k, o in enumerate(ops) if o in LINEAR_OPS]
+    if c.get("kind") == "sklearn":
+        act = c.get("sk_activation") or "relu"
+        return {"hidden": c.get("sk_hidden"), "activations": [act], "all_activated": act != "identity"}
+    if not lin:
+        return {"hidden": None, "activations": [], "all_activated": False}
+    gaps = [[o for o in ops[a + 1:b] if o in ACTIVATIONS] for a, b in zip(lin, lin[1:])]
+    acts = [g[0] for g in gaps if g]
+    return {"hidden": len(lin) - 1, "activations": list(dict.fromkeys(acts)), "all_activated": all(gaps)}
 
 
 def _l2(a, b) -> float:
@@ -239,7 +261,22 @@ class Checks:
         vecs = [_fmt([p.value for p in v]) for cc in self.section(2) for v in vectors(cc.text, 3)][:3]
         return self._unmatched(2, "; ".join(vecs) or self._found_numbers(2), expected, self._typed_note(typed))
 
-    # Q3-Q5: shown for a human --------------------------------------------
+    # Q3 -----------------------------------------------------------------
+    def q3(self) -> Verdict:
+        """The section's final dL/dx, read from its Markdown LaTeX, against quiz1's closed form (``formulas``)."""
+        from .equivalence import check_q3
+
+        expected = "dL/dx_i = (sigma(s) - y) sum_j W1_ij (1[f_j > 0] + W2_j), f = W1^T x, s = ReLU(f_1) + ReLU(f_2) + W2.f"
+        latex = self.run.latex.get(3, [])
+        if not latex:
+            return self.shown(3)
+        got = check_q3(latex)
+        if got.status == "unverified" and got.found is None:
+            v = self.shown(3)
+            return Verdict(v.status, v.found, expected, "; ".join(x for x in (got.note, v.note) if x))
+        return Verdict(got.status, got.found, expected, got.note)
+
+    # Q4-Q5: shown for a human --------------------------------------------
     def shown(self, q: int) -> Verdict:
         failed = self._failed(q)
         latex = self.run.latex.get(q, [])
@@ -254,6 +291,142 @@ class Checks:
             return Verdict("error", found, None, f"{failed.note}; shows {what}")
         note = f"shows {what}" + (f"; also {failed.note}" if failed is not None else "")
         return Verdict("unverified", found, None, note + "; not checkable by a machine: a human should read it")
+
+    # Q4 -----------------------------------------------------------------
+    def q4_measures(self) -> dict:
+        """Data file -> what the grader measured of the notebook's best encoder + decoder on it (lowest loss, then
+        fewest parameters): {"name", "kind", "params", "limit", "mse", "rel", "pca_mse", "status", "printed"}."""
+        from .reference import Q4_FILES
+
+        out = {}
+        printed = {int(p.value) for c in self.section(4) for p in numbers(c.text) if float(p.value).is_integer()}
+        for fname, X in self.ref.q4_clouds.items():
+            rows = []
+            for c in self.run.models.get("q4", {}).get(fname, []):
+                R = np.asarray(c.get("output", []), dtype=float)
+                if R.shape != X.shape:
+                    continue
+                mse = float(((R - X) ** 2).mean())
+                rows.append((mse, int(c.get("params", 0)), c))
+            if not rows:
+                continue
+            exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
+            mse, params, c = min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
+            Xc = X - X.mean(0)
+            _, sv, _ = np.linalg.svd(Xc, full_matrices=False)
+            pca = float(sv[-1] ** 2 / X.size)               # the best linear encoder to D - 1 dimensions
+            rel = float(np.sqrt(mse / max(X.var(), 1e-300)))
+            limit = Q4_FILES.get(fname)
+            status = ("too large" if limit is not None and params >= limit else "exact" if rel <= EXACT_REL
+                      else "no better than linear" if mse >= pca else "network")
+            out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit, "mse": mse,
+                          "rel": rel, "pca_mse": pca, "status": status, "printed": params in printed,
+                          "n": len(X)}
+        return out
+
+    def q4(self) -> Verdict:
+        expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off "
+                    "(symbolic: full marks); networks ranked by loss, then parameters (limits 10,000 / 10,000 / "
+                    "100,000)")
+        m = self.q4_measures()
+        files = list(self.ref.q4_clouds)
+        if not m:
+            v = self.shown(4)
+            return Verdict(v.status, v.found, expected, "; ".join(x for x in (
+                "no encoder and decoder found in the kernel (the notebook's modules and functions were run on the "
+                "TA's data after the Q4 section)" if files else self.ref.missing.get("Q4") or "no Q4 data to run on",
+                v.note) if x))
+        parts = []
+        for f, r in m.items():
+            said = "printed in the section" if r["printed"] else "not printed in the section"
+            parts.append(f"{f}: {r['kind']} `{r['name']}` ({r['params']:,} parameters, {said}): MSE {r['mse']:.3g} "
+                         f"on {r['n']:,} points ({r['status']})")
+        found = "; ".join(parts)
+        absent = [f for f in files if f not in m]
+        bad = {f: r for f, r in m.items() if r["status"] in ("too large", "no better than linear")}
+        notes = []
+        if absent:
+            notes.append(f"nothing found for {', '.join(absent)}")
+        for f, r in bad.items():
+            notes.append(f"{f}: " + (f"{r['params']:,} parameters, over the quiz's limit of {r['limit']:,}"
+                                     if r["status"] == "too large" else
+                                     f"MSE {r['mse']:.3g}, no better than the best linear encoder (PCA, "
+                                     f"MSE {r['pca_mse']:.3g}): untrained, or stuck at the linear solution"))
+        if all(m.get(f, {}).get("status") == "exact" for f in files):
+            return Verdict("correct", found, expected, f"exact to round-off (relative RMSE <= {EXACT_REL:g}) on every "
+                           "file, measured by the grader on the TA's data")
+        if len(bad) == len(m) and not absent:
+            return Verdict("wrong", found, expected, "; ".join(notes))
+        nets = [f for f, r in m.items() if r["status"] == "network"]
+        if nets:
+            notes.append(f"{', '.join(nets)}: a network, not exact; report.html ranks the class by the quiz's rule "
+                         f"(loss, then parameters): a human sets the marks")
+        return Verdict("unverified", found, expected, "; ".join(notes))
+
+    # Q5 -----------------------------------------------------------------
+    def q5_measures(self) -> dict | None:
+        """The notebook's best model of f against quiz1's reference: {"name", "params", "rmse" (relative to the
+        range of (alpha, beta)), "orientation", "input", "hidden", "activations", "x", "pred", "truth"}, or None."""
+        from ..solvers.unpaired import reference_pairings
+
+        if self.ref.q5_sets is None:
+            return None
+        x, ab = self.ref.q5_sets
+        refs = reference_pairings(x, ab)
+        span = float(max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))) or 1.0
+        tried = []
+        for inp, cands in self.run.models.get("q5", {}).items():
+            for c in cands:
+                P = np.asarray(c.get("output", []), dtype=float)
+                if P.shape != (len(x), 2):
+                    continue
+                for name, R in refs.items():
+                    # as it is, then with one scale and shift per output (a model of normalised targets)
+                    A = [np.linalg.lstsq(np.c_[P[:, k], np.ones(len(P))], R[:, k], rcond=None)[0] for k in (0, 1)]
+                    scaled = np.stack([P[:, k] * A[k][0] + A[k][1] for k in (0, 1)], 1)
+                    for fitted, Q in ((False, P), (True, scaled)):
+                        rmse = float(np.sqrt(((Q - R) ** 2).sum(1).mean())) / span
+                        tried.append((fitted and rmse > 0, rmse, {
+                            "name": c.get("name"), "kind": c.get("kind"), "params": int(c.get("params", 0)),
+                            "rmse": rmse, "orientation": name, "input": inp, "output_scaled": fitted, **_layers(c),
+                            "x": x.tolist(), "pred": Q.tolist(), "truth": R.tolist()}))
+        if not tried:
+            return None
+        raw = [t for t in tried if not t[0]]
+        good = [t for t in raw if t[1] <= Q5_RMSE] or [t for t in tried if t[1] <= Q5_RMSE] or raw or tried
+        best = min(good, key=lambda t: t[1])[2]
+        return best
+
+    def q5(self) -> Verdict:
+        expected = (f"an MLP 1 -> 2 with two hidden layers and activations whose outputs at the x of xy.npz follow "
+                    f"f (either orientation): RMSE at most {Q5_RMSE:.0%} of the range of (alpha, beta)")
+        m = self.q5_measures()
+        if m is None:
+            v = self.shown(5)
+            sec = "\n".join(c.source for c in self.section(5))
+            if self.ref.q5_sets is None:
+                return Verdict(v.status, v.found, expected, "; ".join(x for x in (self.ref.missing.get("Q5"), v.note)
+                                                                    if x))
+            if v.status in ("error", "missing") or MODEL_CODE.search(sec):
+                return Verdict(v.status, v.found, expected, "; ".join(x for x in (
+                    "no model with 1 input and 2 outputs found in the kernel after the Q5 section", v.note) if x))
+            plots = sum(c.plots for c in self.section(5))
+            return Verdict("wrong", v.found, expected, f"no model: the Q5 section builds no network (no torch module, "
+                           f"no MLP), so its {plots} plot(s) show the data, not a learned f")
+        arch = (f"{m['hidden']} hidden layer(s), activations {', '.join(m['activations']) or 'none'}"
+                if m["hidden"] is not None else "architecture not read")
+        found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters; {arch}): RMSE {m['rmse']:.2%} of the range "
+                 f"against f ({m['orientation']} orientation) at the {len(m['x'])} x of xy.npz"
+                 + (f", input {m['input']}" if m["input"] != "x" else "")
+                 + (", after one scale and shift per output" if m["output_scaled"] else ""))
+        if m["rmse"] > Q5_RMSE:
+            return Verdict("wrong", found, expected, "the model's curve does not follow f (report.html shows it over "
+                           "the truth)")
+        if m["hidden"] != 2 or not m["all_activated"]:
+            return Verdict("unverified", found, expected, f"fits f, but the quiz asks for two hidden layers with "
+                           f"activations ({arch}): a human decides the deduction")
+        return Verdict("correct", found, expected, "the grader ran the model on the TA's x and compared it with "
+                       "f from the data's own geometry (the curve's points ordered, matched by rank to sorted x)")
 
     # Q6 -----------------------------------------------------------------
     def q6(self) -> Verdict:

@@ -31,7 +31,7 @@ import numpy as np
 from .canary import MachineError, self_check
 from .causes import cell_error, stop_reason
 from .layout import find_data_file
-from .probes import graph_probe_cell, probe_result, watch_cell
+from .probes import graph_probe_cell, model_probe_cell, model_result, model_watch_cell, probe_result, watch_cell
 from .report import CellError
 from .sections import cell_questions
 
@@ -65,6 +65,7 @@ class RunRecord:
     reasons: dict = field(default_factory=dict)     # notebook -> why its run stopped early, in words
     latex: dict = field(default_factory=dict)       # question -> formulas of its Markdown cells
     probe: dict | None = None                       # what the Q2 graph probe sent back
+    models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
     copies: list = field(default_factory=list)      # PNGs the run wrote with the pixels of an image already there
     rewritten: dict = field(default_factory=dict)   # relative path -> pixels: a file of the zip the run wrote again,
@@ -164,11 +165,28 @@ def markdown_formulas(nb, qsets) -> dict:
     return info
 
 
+def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
+    """(position among the notebook's own cells, tag, cell) of every cell the grader inserts."""
+    def section(q):
+        return [i for i, qs in enumerate(qsets) if q in qs and len(qs) == 1]
+
+    n = len(qsets)
+    q2 = section(2)
+    plan = [(q2[0], "watch", watch_cell()), (q2[-1] + 1, "q2", graph_probe_cell(nonce))] if q2 else [
+        (0, "watch", watch_cell()), (n, "q2", graph_probe_cell(nonce))]
+    for q in ("q4", "q5"):
+        sec = section(int(q[1]))
+        if sec and model_data.get(q):
+            plan += [(sec[0], "model watch", model_watch_cell()), (sec[-1] + 1, q, model_probe_cell(nonce, q, model_data[q]))]
+    return plan
+
+
 def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, progress: bool = True,
-                   keep: list | None = None) -> RunRecord:
+                   keep: list | None = None, model_data: dict | None = None) -> RunRecord:
     """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``keep``: a list that receives each
-    executed notebook (``nbformat`` node). ``MachineError`` when the kernel starts for no notebook, the canary
-    included."""
+    executed notebook (``nbformat`` node); ``model_data``: {"q4": {file: (n, D)}, "q5": {file: (n, 1)}}, the data
+    the Q4 and Q5 probes run the notebook's models on. ``MachineError`` when the kernel starts for no notebook, the
+    canary included."""
     t0 = time.monotonic()
     rec = RunRecord()
     old_files = png_files(root)
@@ -190,12 +208,14 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.latex.setdefault(q, []).extend(formulas)
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
-        # tensors); without a Q2 section, at the start and at the end
-        q2 = [i for i, qs in enumerate(qsets) if 2 in qs and len(qs) == 1]
-        start, at = (q2[0], q2[-1] + 2) if q2 else (0, n_own + 1)
-        nb.cells.insert(start, watch_cell())
-        nb.cells.insert(at, graph_probe_cell(nonce))
-        own = [i for i in range(len(nb.cells)) if i not in (start, at)]   # notebook index -> original index
+        # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)
+        # section, a model probe after each of the Q4 and Q5 sections.
+        plan = _probe_plan(qsets, nonce, model_data or {})
+        for pos, tag, cell in sorted(plan, key=lambda p: p[0], reverse=True):
+            cell.metadata["quiz1_tag"] = tag
+            nb.cells.insert(pos, cell)
+        tags = {i: c.metadata["quiz1_tag"] for i, c in enumerate(nb.cells) if "quiz1_tag" in c.get("metadata", {})}
+        own = [i for i in range(len(nb.cells)) if i not in tags]   # notebook index -> original index
         left = budget - (time.monotonic() - t0)
         if left < 1 or rec.interrupted:
             rec.timed_out = rec.timed_out or left < 1
@@ -213,7 +233,7 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                                      f"may stop it")
             elif run.stopped_at is not None:
                 c = nb.cells[run.stopped_at]
-                where = ("quiz1's Q2 probe" if run.stopped_at in (start, at) else f"In [{c.execution_count}]"
+                where = ("quiz1's probe" if run.stopped_at in tags else f"In [{c.execution_count}]"
                          if c.get("execution_count") else f"cell {own.index(run.stopped_at) + 1}")
                 rec.reasons[name] = stop_reason(run, where, budget)
             rec.timed_out |= run.timed_out
@@ -221,11 +241,17 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.interrupted |= run.interrupted
             if run.stopped_at is not None:
                 rec.stopped |= {(name, own.index(i)) for i in range(run.stopped_at, len(nb.cells)) if i in own}
-        got = probe_result(nb.cells[at], nonce)
-        if got is not None:
-            rec.probe = {"tensors": (rec.probe or {"tensors": []})["tensors"] + list(got.get("tensors", []))}
-        del nb.cells[at]
-        del nb.cells[start]
+        for i, tag in tags.items():
+            if tag == "q2":
+                got = probe_result(nb.cells[i], nonce)
+                if got is not None:
+                    rec.probe = {"tensors": (rec.probe or {"tensors": []})["tensors"] + list(got.get("tensors", []))}
+            elif tag in ("q4", "q5"):
+                got = model_result(nb.cells[i], nonce)
+                if got is not None:
+                    rec.models.setdefault(tag, {}).update(got.get("files", {}))
+        for i in sorted(tags, reverse=True):
+            del nb.cells[i]
         if keep is not None:
             keep.append(nb)
         earlier = []

@@ -46,6 +46,15 @@ def q6_deltas(pngs: dict, images: dict) -> dict:
     return out
 
 
+def q5_inputs(x) -> dict:
+    """The x of xy.npz as the Q5 probe feeds it to a student's model, (n, 1) each: as given, and as the common input
+    normalisations (a model trained on normalised x is right on those)."""
+    x = x[:, None]                                                      # (n, 1)
+    lo, hi = x.min(), x.max()
+    return {"x": x, "x standardised": (x - x.mean()) / (x.std() or 1.0),
+            "x scaled to [0, 1]": (x - lo) / ((hi - lo) or 1.0), "x scaled to [-1, 1]": 2 * (x - lo) / ((hi - lo) or 1.0) - 1}
+
+
 def _xinits() -> tuple:
     """Where Q7 is checked: the quiz's xinit = 1 and two values the notebook cannot know in advance."""
     rng = secrets.SystemRandom()
@@ -95,10 +104,11 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         else:
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"
         kept = []
+        probe_data = {"q4": ref.q4_clouds, "q5": q5_inputs(ref.q5_sets[0]) if ref.q5_sets else {}}
 
         def main_run():
             return run_submission(root, layout.notebooks, executor, timeout=timeout, budget=budget, progress=progress,
-                                  keep=kept)
+                                  keep=kept, model_data=probe_data)
 
         def variant_run():
             vnbs = [vroot / p.relative_to(root) for p in layout.notebooks]
@@ -133,8 +143,8 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         for c in run.cells:
             if c.error is not None and shown(c.error):
                 c.error = dataclasses.replace(c.error, cause=SHOWN)
-        questions = {"Q1": checks.q1(), "Q2": checks.q2(figure1_tensors(run.probe)), "Q3": checks.shown(3),
-                     "Q4": checks.shown(4), "Q5": checks.shown(5), "Q6": checks.q6(), "Q7": q7_verdict}
+        questions = {"Q1": checks.q1(), "Q2": checks.q2(figure1_tensors(run.probe)), "Q3": checks.q3(),
+                     "Q4": checks.q4(), "Q5": checks.q5(), "Q6": checks.q6(), "Q7": q7_verdict}
         assert len(questions) == N_QUESTIONS
         if not layout.notebooks:
             others = sorted(p.name for p in root.rglob("*.py"))[:3]
@@ -146,4 +156,5 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            tuple(p.relative_to(root).as_posix() for p in layout.notebooks),
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
-                           graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images))
+                           graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images),
+                           {"Q4": checks.q4_measures(), "Q5": checks.q5_measures()})

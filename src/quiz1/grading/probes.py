@@ -239,3 +239,242 @@ def run_q7_apart(sources: list[str], xinits: list[float], executor, *, timeout: 
     if not run.started:
         why = f"the kernel did not start ({run.start_error})"
     return {"classes": [], "error": why or "the harness printed nothing", "definitions": code, "started": run.started}
+
+
+# --------------------------------------------------------------------------
+# Q4 and Q5: the student's own networks and functions, run on the TA's data
+
+MODEL_MIME = "application/x-quiz1-models+json"
+CALL_SECONDS, PROBE_SECONDS, MAX_CANDIDATES, KEEP_PER_FILE = 5, 90, 24, 4
+EXACT_MSE = 1e-10     # MSE / variance of an exact round trip: the checks' EXACT_REL (1e-5), squared
+
+MODEL_WATCH = '''
+def __quiz1_model_watch():
+    """quiz1's grader: remember the torch modules the Q4 and Q5 sections call at the top level (a model trained
+    inside a function counts too)."""
+    try:
+        import torch
+    except Exception:
+        return
+    get_ipython().user_ns["_quiz1_called"] = {}      # a fresh list for each section (Q4, then Q5)
+    if getattr(torch.nn.Module, "_quiz1_watched", False):
+        return
+    original = torch.nn.Module.__call__
+    depth = [0]
+
+    def watched(self, *args, **kwargs):
+        called = get_ipython().user_ns.get("_quiz1_called")
+        if depth[0] == 0 and isinstance(called, dict) and len(called) < %(max_candidates)d:
+            called.setdefault(id(self), self)
+        depth[0] += 1
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+    torch.nn.Module.__call__ = watched
+    torch.nn.Module._quiz1_watched = True
+__quiz1_model_watch()
+del __quiz1_model_watch
+'''
+
+MODEL_PROBE = '''
+def __quiz1_models(nonce, question, datasets):
+    \"\"\"quiz1's grader: run the notebook's torch modules, sklearn MLPs and functions on the TA's data.\"\"\"
+    import contextlib, inspect, io, re, signal, time
+    import numpy as np
+    from IPython.display import display
+    out = {"nonce": nonce, "question": question, "files": {}}
+    try:
+        import torch
+        from torch.overrides import TorchFunctionMode
+    except Exception:
+        display({%(mime)r: out}, raw=True)
+        return
+    t0 = time.monotonic()
+    ns = get_ipython().user_ns
+
+    class Ops(TorchFunctionMode):
+        \"\"\"The torch functions one forward pass calls, in order (linear, relu, ...): the architecture.\"\"\"
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if len(self.seen) < 200:
+                self.seen.append(getattr(func, "__name__", str(func)))
+            return func(*args, **(kwargs or {}))
+
+    def alarm(*_):
+        raise TimeoutError()
+
+    def call(fn, arg, ops):
+        old = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, %(call_seconds)d)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                    torch.no_grad(), ops:
+                return fn(arg)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    def arrays(v, n):
+        \"\"\"Every (n, k) finite array in a result (a tuple (code, reconstruction) gives both).\"\"\"
+        items = list(v) if isinstance(v, (tuple, list)) and 0 < len(v) <= 4 and not np.isscalar(v[0]) else [v]
+        got = []
+        for e in items:
+            try:
+                a = e.detach().cpu().double().numpy() if isinstance(e, torch.Tensor) else np.asarray(e, dtype=float)
+            except Exception:
+                continue
+            a = a[:, None] if a.ndim == 1 and a.shape[0] == n else a
+            if a.ndim == 2 and a.shape[0] == n and np.isfinite(a).all():
+                got.append(a)
+        return got
+
+    def params(obj, seen):
+        if isinstance(obj, torch.nn.Module):
+            return sum(p.numel() for p in obj.parameters() if id(p) not in seen and not seen.add(id(p)))
+        if hasattr(obj, "coefs_"):
+            return int(sum(np.size(c) for c in obj.coefs_) + sum(np.size(b) for b in getattr(obj, "intercepts_", [])))
+        total = 0
+        if inspect.isfunction(obj):           # a function that calls a network: the network's parameters
+            cells = dict(zip(obj.__code__.co_freevars, [c.cell_contents for c in (obj.__closure__ or [])]))
+            for nm in set(obj.__code__.co_names) | set(cells):
+                ref = cells.get(nm, obj.__globals__.get(nm))
+                if isinstance(ref, torch.nn.Module) or hasattr(ref, "coefs_"):
+                    total += params(ref, seen)
+        return total
+
+    def kind(obj):
+        if callable(getattr(obj, "encode", None)) and callable(getattr(obj, "decode", None)) and question == "q4":
+            return "encode/decode " + ("module" if isinstance(obj, torch.nn.Module) else "object")
+        return "function" if inspect.isfunction(obj) else "sklearn" if hasattr(obj, "coefs_") else "module"
+
+    def wanted(obj):
+        return (isinstance(obj, torch.nn.Module) or hasattr(obj, "coefs_") and hasattr(obj, "predict")
+                or callable(getattr(obj, "encode", None)) and callable(getattr(obj, "decode", None))
+                and not isinstance(obj, type))
+
+    cands, stack, visited = {}, [(name, obj, 0) for name, obj in list(ns.items()) if not name.startswith("_")], 0
+    stack.reverse()
+    while stack and visited < 5000:       # the namespace, and what its dicts, lists and records hold (depth 3)
+        name, obj, depth = stack.pop()
+        visited += 1
+        if wanted(obj):
+            cands.setdefault(id(obj), (name, obj))
+            continue
+        if depth >= 3 or isinstance(obj, (str, bytes, type)) or inspect.ismodule(obj) or inspect.isroutine(obj):
+            continue
+        try:
+            if isinstance(obj, dict) and len(obj) <= 64:
+                items = [("%%s[%%r]" %% (name, k), v) for k, v in obj.items()]
+            elif isinstance(obj, (list, tuple)) and len(obj) <= 64:
+                items = [("%%s[%%d]" %% (name, k), v) for k, v in enumerate(obj)]
+            elif hasattr(obj, "__dataclass_fields__"):
+                items = [("%%s.%%s" %% (name, f), getattr(obj, f, None)) for f in obj.__dataclass_fields__]
+            else:
+                continue
+        except Exception:
+            continue
+        stack.extend((n, v, depth + 1) for n, v in reversed(items))
+    for v in list(ns.get("_quiz1_called", {}).values()):
+        cands.setdefault(id(v), ("", v))
+    skip = re.compile(r"^(train|fit|plot|show|draw|main|run|loss|optim|evaluate|test|save|load|make|build|print)",
+                      re.I)
+    for name, obj in list(ns.items()):      # functions after the modules: one of them may change a module
+        if not name.startswith("_") and inspect.isfunction(obj) and obj.__module__ == "__main__" \\
+                and not skip.match(name):
+            cands.setdefault(id(obj), (name, obj))
+    cands = dict(list(cands.items())[:%(max_candidates)d])
+
+    def runner(obj, a):
+        if callable(getattr(obj, "encode", None)) and callable(getattr(obj, "decode", None)) and question == "q4":
+            p = next(obj.parameters(), None) if isinstance(obj, torch.nn.Module) else None
+            if p is not None:
+                t = torch.as_tensor(a, dtype=p.dtype if p.is_floating_point() else torch.float32).to(p.device)
+                return lambda ops: call(lambda v: obj.decode(obj.encode(v)), t, ops)
+            return lambda ops: call(lambda v: obj.decode(obj.encode(v)), a, ops)
+        if isinstance(obj, torch.nn.Module):
+            p = next(obj.parameters(), None)
+            t = torch.as_tensor(a, dtype=p.dtype if p is not None and p.is_floating_point() else torch.float32)
+            return lambda ops: call(obj, t.to(p.device) if p is not None else t, ops)
+        if hasattr(obj, "coefs_"):
+            return lambda ops: call(obj.predict, a, ops)
+        return lambda ops: call(obj, a, ops)
+
+    for fname, X in datasets.items():
+        X = np.asarray(X, dtype=float)
+        n, D = X.shape
+        encs, whole = [], []
+        for key, (name, obj) in cands.items():
+            if time.monotonic() - t0 > %(probe_seconds)d:
+                break
+            for a in ([X] if question == "q4" else [X[:, :1], X[:, 0]]):
+                try:
+                    ops = Ops()
+                    got = arrays(runner(obj, a)(ops), n)
+                except BaseException:
+                    continue
+                for g in got:
+                    rec = {"name": name or type(obj).__name__, "kind": kind(obj), "class": type(obj).__name__,
+                           "params": params(obj, set()), "ops": ops.seen}
+                    if hasattr(obj, "coefs_"):
+                        rec.update(sk_hidden=len(obj.coefs_) - 1, sk_activation=str(getattr(obj, "activation", "")))
+                    if g.shape[1] == (2 if question == "q5" else D):
+                        whole.append((rec, g))
+                    elif question == "q4" and g.shape[1] == D - 1:
+                        encs.append((rec, key, obj, g))
+                if got:
+                    break
+        for rec, key, enc, z in encs[:8]:
+            for other, (name, obj) in cands.items():
+                if other == key or time.monotonic() - t0 > %(probe_seconds)d:
+                    continue
+                try:
+                    got = [g for g in arrays(runner(obj, z)(Ops()), n) if g.shape[1] == D]
+                except BaseException:
+                    continue
+                if got:
+                    seen = set()
+                    whole.append(({"name": rec["name"] + " + " + (name or type(obj).__name__),
+                                   "kind": rec["kind"] + " + " + kind(obj), "class": rec["class"] + " + " +
+                                   type(obj).__name__, "params": params(enc, seen) + params(obj, seen), "ops": [],
+                                   "encoder": rec["name"], "decoder": name or type(obj).__name__}, got[0]))
+        if question == "q4":
+            exact = %(exact_mse)r * X.var()        # exact ones by fewest parameters, the rest by loss
+            mse = lambda g: float(((g - X) ** 2).mean())  # noqa: E731
+            whole.sort(key=lambda rg: (mse(rg[1]) > exact, rg[0]["params"] if mse(rg[1]) <= exact else mse(rg[1])))
+        out["files"][fname] = [dict(rec, output=g.tolist()) for rec, g in whole[:%(keep)d]]
+    display({%(mime)r: out}, raw=True)
+__quiz1_models(%(nonce)r, %(question)r, %(datasets)s)
+del __quiz1_models
+'''
+
+
+def model_watch_cell():
+    """The cell inserted before the Q4 (or Q5) section: it remembers the modules the sections call."""
+    return nbformat.v4.new_code_cell(MODEL_WATCH % {"max_candidates": MAX_CANDIDATES}, metadata={"quiz1_probe": True})
+
+
+def model_probe_cell(nonce: str, question: str, datasets: dict):
+    """The probe inserted after the Q4 (``question="q4"``) or Q5 (``"q5"``) section: it runs the notebook's modules
+    and functions on ``datasets`` (file name -> (n, D) array; for Q5 the x values as (n, 1)) and sends back their
+    outputs, the parameters it counted and the torch functions one forward pass called."""
+    import numpy as np
+
+    data = json.dumps({k: np.asarray(v, dtype=float).tolist() for k, v in datasets.items()})
+    return nbformat.v4.new_code_cell(MODEL_PROBE % {
+        "mime": MODEL_MIME, "question": question, "call_seconds": CALL_SECONDS, "probe_seconds": PROBE_SECONDS,
+        "max_candidates": MAX_CANDIDATES, "keep": KEEP_PER_FILE, "nonce": nonce, "datasets": data,
+        "exact_mse": EXACT_MSE},
+        metadata={"quiz1_probe": True})
+
+
+def model_result(cell, nonce: str) -> dict | None:
+    """What a model probe sent back under ``nonce``: {"question", "files": {name: [candidate, ...]}}, or None."""
+    for o in cell.get("outputs", []):
+        got = o.get("data", {}).get(MODEL_MIME)
+        if isinstance(got, dict) and got.get("nonce") == nonce:
+            return got
+    return None

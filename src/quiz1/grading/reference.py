@@ -39,6 +39,37 @@ class Reference:
     q7_grads: tuple                # xinit.grad after each pass of the fixed quiz code
     missing: dict                  # "Q1"/"Q6 model"/... -> one sentence
     q7_grads_at: dict = field(default_factory=dict)   # xinit value -> (grad after pass 1, after pass 2), fixed class
+    q4_clouds: dict = field(default_factory=dict)     # data file -> (n, D) the sample the Q4 probe runs on
+    q5_sets: tuple | None = None                      # (x (n,), ab (m, 2)) of xy.npz and ab.npz
+
+
+Q4_FILES = {"Q1Q4I1.txt": 10_000, "Q1Q4I2.npz": 10_000, "Q1Q4I3.npz": 100_000}   # file -> the quiz's parameter limit
+Q4_SAMPLE = 1000
+
+
+def model_data(root: Path, missing: dict | None = None) -> dict:
+    """The Q4 point clouds (at most ``Q4_SAMPLE`` evenly spaced points each) and the Q5 sets below ``root``, read
+    before the notebook runs: {"q4_clouds": {file: (n, D)}, "q5_sets": (x (n,), ab (m, 2)) or None}."""
+    from ..data.loaders import load_cloud, load_pair_set
+
+    missing = {} if missing is None else missing
+    clouds = {}
+    for name in Q4_FILES:
+        p = find_data_file(root, name)
+        try:
+            if p is not None:
+                X = load_cloud(p)
+                clouds[name] = X[np.linspace(0, len(X) - 1, min(len(X), Q4_SAMPLE)).astype(int)]
+        except ValueError as e:
+            missing[f"Q4 {name}"] = str(e).replace(str(root) + "/", "")
+    sets = None
+    xy, ab = find_data_file(root, "xy.npz"), find_data_file(root, "ab.npz")
+    try:
+        if xy is not None and ab is not None:
+            sets = (load_pair_set(xy, "xy")[0], load_pair_set(ab, "ab").T)
+    except ValueError as e:
+        missing["Q5"] = str(e).replace(str(root) + "/", "")
+    return {"q4_clouds": clouds, "q5_sets": sets}
 
 
 @functools.lru_cache(maxsize=4)
@@ -130,4 +161,4 @@ def reference_for(root: Path, trust_model: bool = False, model_path: Path | None
     at = q7_expected(sorted({1.0, *map(float, xinits)}))
     readings, claim = q2_readings()
     return Reference(answers["q1_mean"], answers["q1_total"], answers["q1_per_sample"], readings, claim,
-                     answers["q6_images"], model, at[1.0], missing, at)
+                     answers["q6_images"], model, at[1.0], missing, at, **model_data(root, missing))

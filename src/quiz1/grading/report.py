@@ -73,6 +73,7 @@ class GradeReport:
     graded_on: str = ""                              # the second run on changed data, or why there was none
     caveats: tuple = ()                              # what the verdicts rest on that the TA should know (no --data, ...)
     q6_deltas: dict = field(default_factory=dict)    # "I0"/"I1" -> the run's nearest new image minus it, (784,) ints
+    measures: dict = field(default_factory=dict)     # "Q4": {file: the best encoder's measures}, "Q5": the best model's
 
     @property
     def passed(self) -> bool:
@@ -96,6 +97,7 @@ class GradeReport:
             "graded_on": self.graded_on,
             "caveats": list(self.caveats),
             "q6_deltas": self.q6_deltas,
+            "measures": self.measures,
             "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
             "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,
                           "kernel_died": self.kernel_died, "interrupted": self.interrupted,
@@ -129,3 +131,30 @@ class GradeReport:
                 lines.append(f"{'':<12}   {v.note}")
         lines.append(("PASS" if self.passed else "FAIL") + f": {self.zip_name}")
         return "\n".join(lines)
+
+
+def q5_plot(m: dict) -> str:
+    """A small PNG (as a data URI) of the student's f over the truth at the x of xy.npz: what a TA looks at when Q5 is
+    wrong or needs a human."""
+    import base64
+    import io
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, pred, truth = np.asarray(m["x"]), np.asarray(m["pred"]), np.asarray(m["truth"])
+    o = np.argsort(x)
+    fig, ax = plt.subplots(figsize=(3.6, 2.2), dpi=72)
+    for k, (name, colour) in enumerate((("alpha", "tab:blue"), ("beta", "tab:orange"))):
+        ax.plot(x[o], truth[o, k], color=colour, lw=3, alpha=0.35, label=f"{name}: f")
+        ax.plot(x[o], pred[o, k], ".", color=colour, ms=3, label=f"{name}: the student's model")
+    ax.set_xlabel("x")
+    ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -217,6 +217,26 @@ def _roughness(x, partners):
     return float(np.abs(np.diff(ls)).sum())
 
 
+def reference_pairings(x, ab):
+    """f at the given x in both orientations of the curve, from the geometry alone (no training).
+
+    sorted x matched by rank to the targets ordered along their curve (exact partners when the sets have equal sizes)
+
+    Parameters
+    ----------
+    x : array-like, shape (n,)
+    ab : array-like, shape (2, m) or (m, 2)
+
+    Returns
+    -------
+    dict
+        ``"forward"`` and ``"reversed"``: (n, 2) the partner of each x, in x's order.
+    """
+    x, targets = validate_sets(x, ab)
+    order = curve_order(targets)
+    return {name: _initial_partners(x, targets[seq]) for name, seq in (("forward", order), ("reversed", order[::-1]))}
+
+
 def learn_unpaired(x, ab, hidden=(16, 16), activation="auto", seed=0, rounds=2, restarts=3):
     """Learn f with (alpha, beta) = f(x) from the unpaired sets.
 
