@@ -7,6 +7,8 @@ torch autograd in ``test_symbolic_grad.py``). The Q4/Q5 notebooks are student-st
 the TA's data; the expected verdicts follow from what each notebook does (an exact formula, a network too large
 for the quiz's limit, an untrained one, a model with one hidden layer, a plot of the sorted data).
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -109,6 +111,8 @@ def test_q3_reading_equations_and_their_left_sides():
 # Q4 and Q5: the student's own models, run by the grader
 
 Q4_EXACT = r"""
+import json
+
 import numpy as np
 
 # 2-D -> 1-D: an ellipse (the angle); equally spaced angles, so its semi-axes are its singular values / sqrt(n / 2)
@@ -223,6 +227,8 @@ TWO_HIDDEN = ("[torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 32)
 ONE_HIDDEN = "[torch.nn.Linear(1, 64), torch.nn.Tanh(), torch.nn.Linear(64, 2)]"
 
 Q5_SORTED_PLOT = """
+import json
+
 import numpy as np
 import matplotlib.pyplot as plt
 x = np.sort(np.load('Q_5/xy.npz')['arr_0'][0])
@@ -250,7 +256,7 @@ def test_exact_encoders_and_a_trained_mlp_are_correct(tmp_path, data):
     rep = grade(make_zip(tmp_path / "A9200001A.zip", data, {"A9200001A.ipynb": cells}), data)
     q = rep.questions
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("correct", "correct", "correct"), rep.table()
-    assert "enc1" in q["Q4"].found and "0 parameters" in q["Q4"].found and "(exact)" in q["Q4"].found
+    assert "enc1" in q["Q4"].found and "0 parameters, formulas" in q["Q4"].found and "(exact)" in q["Q4"].found
     assert "2 hidden layer(s), activations tanh" in q["Q5"].found and "1,186 parameters" in q["Q5"].found
 
 
@@ -264,7 +270,7 @@ def test_networks_too_large_untrained_or_shallow_are_named(tmp_path, data):
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("correct", "unverified", "unverified"), rep.table()
     q4 = q["Q4"].note
     assert "Q1Q4I1.txt: a network, not exact" in q4 and "over the quiz's limit of 10,000" in q4
-    assert "Q1Q4I3.npz: MSE" in q4 and "no better than the best linear encoder" in q4
+    assert "Q1Q4I3.npz: MSE" in q4 and "worse than the best linear encoder" in q4
     # (2*32 + 32) + (32*32 + 32) + (32 + 1) + (32 + 32) + (32*32 + 32) + (32*2 + 2), counted by hand
     assert "`enc + dec` (2,371 parameters, printed in the section)" in q["Q4"].found
     assert "1 hidden layer(s)" in q["Q5"].found and "two hidden layers" in q["Q5"].note
@@ -279,7 +285,7 @@ def test_untrained_models_a_sorted_plot_and_partial_derivations(tmp_path, data):
     rep = grade(make_zip(tmp_path / "A9200003C.zip", data, {"A9200003C.ipynb": cells}), data)
     q = rep.questions
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("unverified", "wrong", "wrong"), rep.table()
-    assert "stops at dL/ds" in q["Q3"].note and "untrained, or stuck" in q["Q4"].note
+    assert "stops at dL/ds" in q["Q3"].note and "untrained, or it learned nothing" in q["Q4"].note
     cells = [md("## Question 3"), md(WRONG["a wrong sign"][0]), md("## Question 5"), code(Q5_SORTED_PLOT)]
     rep = grade(make_zip(tmp_path / "A9200004D.zip", data, {"A9200004D.ipynb": cells}), data)
     q = rep.questions
@@ -309,3 +315,13 @@ def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
     page = report_html([rep("B1", {}, q5, "wrong"), rep("B2", {}, q5, "correct")], ["B1", "B2"])
     assert "Q4: the class ranked" not in page and page.count("data:image/png;base64,") == 1
     assert "Q4: the class ranked by the quiz" in report_html(reps, [r["student_id"] for r in reps])
+
+
+def test_the_review_page_draws_q5_from_the_report(tmp_path):
+    from quiz1.grading.review import _q5_plot
+
+    x = np.linspace(0, 1, 20)
+    (tmp_path / "A1.json").write_text(json.dumps({"measures": {"Q5": {"x": x.tolist(), "pred": np.c_[x, x].tolist(),
+                                                                       "truth": np.c_[x, -x].tolist()}}}))
+    assert _q5_plot(tmp_path / "A1.json", "Q5").startswith("data:image/png;base64,")
+    assert _q5_plot(tmp_path / "A1.json", "Q4") is None and _q5_plot(tmp_path / "none.json", "Q5") is None

@@ -34,6 +34,7 @@ SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a lin
 LIBRARY_CE = re.compile(r"\b(?:F\.cross_entropy|CrossEntropyLoss|F\.softmax|F\.log_softmax|torch\.softmax|"
                         r"torch\.log_softmax|nn\.Softmax|nn\.LogSoftmax|special\.softmax|special\.log_softmax|"
                         r"logsumexp|log_loss|\.softmax\()")
+WORSE_THAN_LINEAR = 1.5   # Q4: an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
 EXACT_REL = 1e-5   # Q4: relative RMSE of an exact round trip (float32 round-off through a few dozen operations)
 Q5_RMSE = 0.02     # Q5: RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
 MODEL_CODE = re.compile(r"nn\.(?:Module|Linear|Sequential)|MLPRegressor|keras|Dense\(|flax|jax")
@@ -318,7 +319,7 @@ class Checks:
             rel = float(np.sqrt(mse / max(X.var(), 1e-300)))
             limit = Q4_FILES.get(fname)
             status = ("too large" if limit is not None and params >= limit else "exact" if rel <= EXACT_REL
-                      else "no better than linear" if mse >= pca else "network")
+                      else "worse than linear" if mse > WORSE_THAN_LINEAR * pca else "network")
             out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit, "mse": mse,
                           "rel": rel, "pca_mse": pca, "status": status, "printed": params in printed,
                           "n": len(X)}
@@ -338,26 +339,31 @@ class Checks:
                 v.note) if x))
         parts = []
         for f, r in m.items():
-            said = "printed in the section" if r["printed"] else "not printed in the section"
+            said = ("formulas" if r["params"] == 0 else "printed in the section" if r["printed"] else
+                    "not printed in the section")
             parts.append(f"{f}: {r['kind']} `{r['name']}` ({r['params']:,} parameters, {said}): MSE {r['mse']:.3g} "
                          f"on {r['n']:,} points ({r['status']})")
         found = "; ".join(parts)
         absent = [f for f in files if f not in m]
-        bad = {f: r for f, r in m.items() if r["status"] in ("too large", "no better than linear")}
+        bad = {f: r for f, r in m.items() if r["status"] in ("too large", "worse than linear")}
         notes = []
         if absent:
             notes.append(f"nothing found for {', '.join(absent)}")
         for f, r in bad.items():
             notes.append(f"{f}: " + (f"{r['params']:,} parameters, over the quiz's limit of {r['limit']:,}"
                                      if r["status"] == "too large" else
-                                     f"MSE {r['mse']:.3g}, no better than the best linear encoder (PCA, "
-                                     f"MSE {r['pca_mse']:.3g}): untrained, or stuck at the linear solution"))
+                                     f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
+                                     f"{r['pca_mse']:.3g}) by more than half: untrained, or it learned nothing"))
         if all(m.get(f, {}).get("status") == "exact" for f in files):
             return Verdict("correct", found, expected, f"exact to round-off (relative RMSE <= {EXACT_REL:g}) on every "
                            "file, measured by the grader on the TA's data")
         if len(bad) == len(m) and not absent:
             return Verdict("wrong", found, expected, "; ".join(notes))
         nets = [f for f, r in m.items() if r["status"] == "network"]
+        flat = [f for f in nets if m[f]["mse"] >= 0.95 * m[f]["pca_mse"]]
+        if flat:
+            notes.append(f"{', '.join(flat)}: about the loss of the best linear encoder (PCA): the network found "
+                         f"little more than a projection")
         if nets:
             notes.append(f"{', '.join(nets)}: a network, not exact; report.html ranks the class by the quiz's rule "
                          f"(loss, then parameters): a human sets the marks")

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from .gradebook import MACHINE, StaleMark, items, set_mark
-from .report import QUESTIONS, VERDICTS, template
+from .report import QUESTIONS, VERDICTS, q5_plot, template
 from .rubric import Rubric, load_rubric
 from .sections import cell_questions
 
@@ -106,6 +106,17 @@ def section_html(nb_path: Path, question: str) -> str:
     return "\n".join(parts)
 
 
+def _q5_plot(report_json: Path, question: str) -> str | None:
+    """Q5's model drawn over f (a data URI), from the zip's report; None for another question or no model."""
+    if question != "Q5":
+        return None
+    try:
+        m = (json.loads(report_json.read_text()).get("measures") or {}).get("Q5")
+    except (OSError, ValueError):
+        return None
+    return q5_plot(m) if m else None
+
+
 def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, everything: bool) -> list[dict]:
     its = [it for it in items(out) if it["graded"]]
     return [it for it in its if (everything or needs_human(it)) and (not question or it["question"] == question)
@@ -155,7 +166,8 @@ def make_app(out: str | Path, rubric: Rubric | None = None):
         prev_key = keys[k - 1] if k > 0 else None
         next_key = keys[k + 1] if 0 <= k < len(keys) - 1 else None
         evidence = json.loads(it["evidence"])
-        return page("review_item.html.j2", it=it, evidence=evidence, section=section_html(out / f"{stem}.ipynb", question),
+        return page("review_item.html.j2", it=it, evidence=evidence, plot=_q5_plot(out / f"{stem}.json", question),
+                    section=section_html(out / f"{stem}.ipynb", question),
                     question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
                     position=k + 1, count=len(keys))
 
