@@ -384,7 +384,7 @@ def q4_ranking(reports: list[dict], stems: list[str]) -> dict:
     for r, stem in zip(reports, stems):
         for f, m in ((r.get("measures") or {}).get("Q4") or {}).items():
             out.setdefault(f, []).append({"student": r.get("student_id") or stem, **m})
-    order = {"exact": 0, "network": 1, "worse than linear": 2, "too large": 3}
+    order = {"exact": 0, "network": 1, "worse than linear": 2, "too large": 3, "formulas not exact": 4}
     for rows in out.values():
         rows.sort(key=lambda m: (order.get(m["status"], 4), m["params"] if m["status"] == "exact" else m["mse"],
                                  m["params"]))

@@ -295,34 +295,39 @@ class Checks:
 
     # Q4 -----------------------------------------------------------------
     def q4_measures(self) -> dict:
-        """Data file -> what the grader measured of the notebook's best encoder + decoder on it (lowest loss, then
-        fewest parameters): {"name", "kind", "params", "limit", "mse", "rel", "pca_mse", "status", "printed"}."""
+        """Data file -> what the grader measured of the notebook's best encoder + decoder on it (exact ones by fewest
+        parameters, then lowest loss): modules and functions from the kernel's probe, and the equations of the
+        section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit", "mse", "rel", "pca_mse",
+        "status", "printed", "n"}."""
+        from .encoder_formulas import markdown_round_trips
         from .reference import Q4_FILES
 
         out = {}
         printed = {int(p.value) for c in self.section(4) for p in numbers(c.text) if float(p.value).is_integer()}
         for fname, X in self.ref.q4_clouds.items():
-            rows = []
+            exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
+            limit = Q4_FILES.get(fname)
+            rows, loose = [], []
             for c in self.run.models.get("q4", {}).get(fname, []):
                 R = np.asarray(c.get("output", []), dtype=float)
-                if R.shape != X.shape:
-                    continue
-                mse = float(((R - X) ** 2).mean())
-                rows.append((mse, int(c.get("params", 0)), c))
-            if not rows:
+                if R.shape == X.shape:
+                    rows.append((float(((R - X) ** 2).mean()), int(c.get("params", 0)), c))
+            for R, text in markdown_round_trips(self.run.latex_cells.get(4, []), X):
+                mse = float(((R - X) ** 2).mean())    # formulas count only when exact: a misread must fail no one
+                (rows if mse <= exact else loose).append(
+                    (mse, 0, {"name": text if len(text) <= 160 else text[:157] + "...", "kind": "Markdown formulas"}))
+            if not rows and not loose:
                 continue
-            exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
-            mse, params, c = min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
-            Xc = X - X.mean(0)
-            _, sv, _ = np.linalg.svd(Xc, full_matrices=False)
+            mse, params, c = (min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
+                              if rows else min(loose, key=lambda r: r[0]))
+            _, sv, _ = np.linalg.svd(X - X.mean(0), full_matrices=False)
             pca = float(sv[-1] ** 2 / X.size)               # the best linear encoder to D - 1 dimensions
             rel = float(np.sqrt(mse / max(X.var(), 1e-300)))
-            limit = Q4_FILES.get(fname)
-            status = ("too large" if limit is not None and params >= limit else "exact" if rel <= EXACT_REL
-                      else "worse than linear" if mse > WORSE_THAN_LINEAR * pca else "network")
+            status = ("formulas not exact" if not rows else "too large" if limit is not None and params >= limit
+                      else "exact" if rel <= EXACT_REL else "worse than linear" if mse > WORSE_THAN_LINEAR * pca
+                      else "network")
             out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit, "mse": mse,
-                          "rel": rel, "pca_mse": pca, "status": status, "printed": params in printed,
-                          "n": len(X)}
+                          "rel": rel, "pca_mse": pca, "status": status, "printed": params in printed, "n": len(X)}
         return out
 
     def q4(self) -> Verdict:
@@ -333,15 +338,17 @@ class Checks:
         files = list(self.ref.q4_clouds)
         if not m:
             v = self.shown(4)
-            return Verdict(v.status, v.found, expected, "; ".join(x for x in (
-                "no encoder and decoder found in the kernel (the notebook's modules and functions were run on the "
-                "TA's data after the Q4 section)" if files else self.ref.missing.get("Q4") or "no Q4 data to run on",
-                v.note) if x))
+            why = ("no encoder and decoder found: none in the kernel (the notebook's modules and functions were run on "
+                   "the TA's data after the Q4 section) and no complete set of equations in the section's Markdown"
+                   if files else "; ".join(w for k, w in self.ref.missing.items() if k.startswith("Q4"))
+                   or "no Q4 data file in the zip to run on")
+            return Verdict(v.status, v.found, expected, "; ".join(x for x in (why, v.note) if x))
         parts = []
         for f, r in m.items():
             said = ("formulas" if r["params"] == 0 else "printed in the section" if r["printed"] else
                     "not printed in the section")
-            parts.append(f"{f}: {r['kind']} `{r['name']}` ({r['params']:,} parameters, {said}): MSE {r['mse']:.3g} "
+            size = "" if r["kind"] == "Markdown formulas" else f" ({r['params']:,} parameters, {said})"
+            parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} "
                          f"on {r['n']:,} points ({r['status']})")
         found = "; ".join(parts)
         absent = [f for f in files if f not in m]
@@ -359,6 +366,10 @@ class Checks:
                            "file, measured by the grader on the TA's data")
         if len(bad) == len(m) and not absent:
             return Verdict("wrong", found, expected, "; ".join(notes))
+        for f, r in m.items():
+            if r["status"] == "formulas not exact":
+                notes.append(f"{f}: the section's formulas ({r['name']}) round-trip with a relative RMSE of "
+                             f"{r['rel']:.3g}, not exactly: a human should read them")
         nets = [f for f, r in m.items() if r["status"] == "network"]
         flat = [f for f in nets if m[f]["mse"] >= 0.95 * m[f]["pca_mse"]]
         if flat:

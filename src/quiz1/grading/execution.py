@@ -64,6 +64,7 @@ class RunRecord:
     stopped: set = field(default_factory=set)       # (notebook, cell index) not run to its end
     reasons: dict = field(default_factory=dict)     # notebook -> why its run stopped early, in words
     latex: dict = field(default_factory=dict)       # question -> formulas of its Markdown cells
+    latex_cells: dict = field(default_factory=dict)  # question -> the same, one list a Markdown cell
     probe: dict | None = None                       # what the Q2 graph probe sent back
     models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
@@ -156,12 +157,12 @@ def _pixels_key(im: np.ndarray) -> str:
 
 
 def markdown_formulas(nb, qsets) -> dict:
-    """question -> the formulas of the Markdown cells in its section."""
+    """question -> the formulas of the Markdown cells in its section, one list a cell (cells without any left out)."""
     info = {}
     for cell, qs in zip(nb.cells, qsets):
-        if cell.cell_type == "markdown":
-            for q in qs:
-                info.setdefault(q, []).extend(f.strip() for f in LATEX.findall(cell.source))
+        found = [f.strip() for f in LATEX.findall(cell.source)] if cell.cell_type == "markdown" else []
+        for q in qs if found else ():
+            info.setdefault(q, []).append(found)
     return info
 
 
@@ -204,8 +205,9 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.problems.append(f"{name} is not a readable notebook ({e.__class__.__name__})")
             continue
         qsets = cell_questions(nb, nb_path.stem)
-        for q, formulas in markdown_formulas(nb, qsets).items():
-            rec.latex.setdefault(q, []).extend(formulas)
+        for q, by_cell in markdown_formulas(nb, qsets).items():
+            rec.latex.setdefault(q, []).extend(f for cell in by_cell for f in cell)
+            rec.latex_cells.setdefault(q, []).extend(by_cell)
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
         # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)
