@@ -50,6 +50,16 @@ RIGHT = {
         [r"$\frac{\partial L}{\partial x_%d} = \left(\sigma\left(\sum_{j=1}^2 \max(0, \sum_{k=1}^3 w_{kj}x_k)+"
          r"\sum_{j=1}^2 v_j \sum_{k=1}^3 w_{kj}x_k\right)-y\right)\sum_{j=1}^{2}w_{%dj}\left(\mathbb{1}[f_j>0]+v_j"
          r"\right)$" % (i, i) for i in (1, 2, 3)],
+    "CE's derivative kept whole, before it cancels":
+        [r"$$\frac{\partial L}{\partial x_i} = \left(-\frac{y}{\sigma(s)} + \frac{1-y}{1-\sigma(s)}\right)\sigma(s)"
+         r"(1-\sigma(s)) \sum_j W_{ij}(H(f_j) + v_j)$$"],
+    "an index slip (W_ji: the weights read the other way round), the indicator's condition in brackets":
+        [r"$\frac{\partial L}{\partial x_i} = (\sigma(s) - y)\sum_j W_{ji}(\mathbb{1}_{[f_j>0]} + v_j)$"],
+    "s named for the probability, its own z, the gate defined":
+        [r"$s = \sigma(z)$, $\delta_j = \mathbb{1}[f_j > 0] + v_j$",
+         r"$\frac{\partial L}{\partial x_i} = (s - y)\sum_j w_{ij}\delta_j$"],
+    "ReLU' of W^T X in matrix form": [r"$$\frac{\partial CE}{\partial X} = (\hat{y} - y) \cdot W_1 \cdot "
+                                      r"(\text{ReLU}'(W_1^T X) + W_2)$$"],
 }
 
 WRONG = {
@@ -57,6 +67,7 @@ WRONG = {
     "the ReLU term missing": [r"$\frac{\partial L}{\partial x_i} = (\sigma(s)-y) \sum_j W_{ij} v_j$"],
     "sigma' kept where CE cancels it":
         [r"$\frac{\partial L}{\partial x_i} = (\sigma(s)-y)\sigma(s)(1-\sigma(s)) \sum_j W_{ij}(\mathbb{1}[f_j>0]+v_j)$"],
+    "ReLU taken as the identity": [r"$\frac{\partial L}{\partial x_i} = (\sigma(s)-y)\sum_j W_{ij}(1 + v_j)$"],
 }
 
 

@@ -61,7 +61,7 @@ def _value(expr, pt: Point, mapping: Mapping, elementwise: dict, free: str | Non
     mats = {"X": sp.ImmutableMatrix(pt.x.reshape(3, 1)), "W1": sp.ImmutableMatrix(W1),
             "W2": sp.ImmutableMatrix(pt.w2.reshape((1, 2) if mapping.w2_row else (2, 1))),
             "f": sp.ImmutableMatrix(pt.f.reshape(2, 1))}
-    base = {"x": pt.x, "W^{(1)}": W1, "W^{(2)}": pt.w2, "f": pt.f}
+    base = {"x": pt.x, "W^{(1)}": pt.W1, "W^{(2)}": pt.w2, "f": pt.f}   # components: resolve already swapped them
     scalars = {s_: sp.Float(pt.s, 30), y_: sp.Float(pt.y, 30)}
 
     subs = {sp.MatrixSymbol(n, *v.shape): v for n, v in mats.items()}

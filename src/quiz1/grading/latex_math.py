@@ -410,7 +410,10 @@ class Parser:
             return _apply(step, arg, self)
         if self.peek() == "_":                         # \mathbb 1_{f_j > 0}
             self.take()
-            cond = Parser(self.group_text(), self.mapping, self.defs).condition()
+            text = self.group_text().strip()
+            if text[:1] + text[-1:] in ("[]", "()", "{}"):
+                text = text[1:-1]
+            cond = Parser(text, self.mapping, self.defs).condition()
             return _apply(step, cond, self)
         open_ = self.take()
         close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(open_)
@@ -558,7 +561,7 @@ def _layer(sup: str | None) -> int | None:
     return int(m.group(1)) if m else -1
 
 
-X_NAMES, W_NAMES, V_NAMES, F_NAMES = ("x", "X"), ("W", "w", r"\theta", "U", "A"), ("v", "u", "V", "a"), ("f", "h", "z", "F")
+X_NAMES, W_NAMES, V_NAMES, F_NAMES = ("x", "X"), ("W", "w", r"\theta", "U", "A"), ("v", "u", "V"), ("f", "h", "z", "F")
 
 
 def resolve(t: str, sub: str | None, sup: str | None, p: Parser):
@@ -643,16 +646,16 @@ class Candidate:
 
 
 def definitions(formulas: list[str]) -> dict:
-    """Raw definitions ``name = expression`` of names that are not the quiz's own (``\\delta = \\sigma(s) - y``)."""
+    """Raw definitions ``name = side = ...`` of names other than the input, weights and label (``\\delta =
+    \\sigma(s) - y``, ``a_j = \\mathrm{ReLU}(f_j)``): (name, subscript, None) -> the sides after the name."""
     out = {}
     for f in formulas:
         for sides in statements(f):
             left = normalise(sides[0])
             m = re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])\s*(?:_\s*\{?([a-z0-9]+)\}?)?", left)
-            if not m or m.group(1) in ("x", "X", "W", "w", "f", "h", "s", "y", "z", r"\sigma", "L", "v", "u", "p"):
+            if not m or m.group(1) in ("x", "X", "W", "w", "y", "L", r"\sigma", "v", "u", "p", "e"):
                 continue
-            sub = m.group(2)
-            out[(m.group(1), sub, None)] = sides[1]
+            out[(m.group(1), m.group(2), None)] = sides[1:]        # the last side that parses is taken
     return out
 
 
@@ -675,11 +678,13 @@ def parse(tex: str, mapping: Mapping, raw_defs: dict, depth: int = 0):
     """``tex`` as a sympy expression under ``mapping``, names defined in ``raw_defs`` substituted; the parser too."""
     defs = {}
     if depth < 3:
-        for key, rhs in raw_defs.items():
-            try:
-                defs[key] = parse(rhs, mapping, raw_defs, depth + 1)[0]
-            except (NotParsed, TypeError, ValueError, sp.ShapeError, RecursionError):
-                continue
+        for key, sides in raw_defs.items():
+            for rhs in reversed(sides):
+                try:
+                    defs[key] = parse(rhs, mapping, raw_defs, depth + 1)[0]
+                    break
+                except (NotParsed, TypeError, ValueError, sp.ShapeError, RecursionError):
+                    continue
     p = Parser(tex, mapping, defs)
     try:
         return p.parse(), p
