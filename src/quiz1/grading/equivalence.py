@@ -14,6 +14,7 @@ import sympy as sp
 
 from .latex_math import FORMULA, MAPPINGS, Candidate, Mapping, NotParsed, Parser, candidates, definitions, parse, s_, sigmoid, y_
 
+QUIZ_NAMES = ("s", "f", "h", "z", "o")   # names the mapping already gives the quiz's meaning
 N_POINTS = 64      # 16 in each of the four sign patterns of (f_1, f_2): every ReLU region
 REL_TOL = 1e-9
 
@@ -121,9 +122,13 @@ def _check(c: Candidate, raw_defs: dict, pts: list[Point]):
     free = free or ("i" if re.search(r"_\s*\{?[^}=]*i", c.tex) else None)
     comps = [int(c.index)] if c.index and c.index.isdigit() else [1, 2, 3]
     first_wrong, reason = None, None
-    for mapping in MAPPINGS:
+    # the student's own definitions of the quiz's quantities (s, f_j) only when the formula fails without them (they
+    # are needed when a name means something else, s = sigma(z); without them the formula found reads as written)
+    own = {k: v for k, v in raw_defs.items() if k[0] not in QUIZ_NAMES}
+    readings = [(own, m) for m in MAPPINGS] + ([(raw_defs, m) for m in MAPPINGS] if own != raw_defs else [])
+    for defs, mapping in readings:
         try:
-            expr, parser = parse(c.tex, mapping, raw_defs)
+            expr, parser = parse(c.tex, mapping, defs)
             diff = None
             for pt in pts:
                 if isinstance(expr, sp.MatrixExpr | sp.MatrixBase):
