@@ -88,6 +88,10 @@ def test_q3_wrong_answers_are_wrong_with_a_point_and_both_values(name):
 def test_q3_what_needs_a_human_stays_unverified():
     stops = check_q3([r"$\frac{\partial L}{\partial s} = \sigma(s) - y$"])
     assert stops.status == "unverified" and "stops at dL/ds (which equals sigma(s) - y)" in stops.note
+    at_f = check_q3([r"$\frac{\partial L}{\partial f_j} = (\sigma(s)-y)(\mathbb{1}[f_j>0] + v_j)$"])
+    assert at_f.status == "unverified" and "stops at dL/df_j (which equals" in at_f.note
+    slip = check_q3([r"$\frac{\partial L}{\partial f_j} = (\sigma(s)-y)\mathbb{1}[f_j>0]$"])   # the skip path lost
+    assert slip.status == "unverified" and "stops at dL/df_j (which is not" in slip.note
     chain = check_q3([r"$\frac{\partial L}{\partial x_i} = \frac{\partial L}{\partial s}\frac{\partial s}"
                       r"{\partial x_i}$"])
     assert chain.status == "unverified" and "chain rule written, not worked out" in chain.note

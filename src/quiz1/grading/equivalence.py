@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .latex_math import FORMULA, MAPPINGS, Candidate, Mapping, NotParsed, Parser, candidates, definitions, parse, s_, sigmoid, y_
+from .latex_math import FORMULA, MAPPINGS, Candidate, Mapping, NotParsed, Parser, candidates, definitions, parse, s_, y_
 
 QUIZ_NAMES = ("s", "f", "h", "z", "o")   # names the mapping already gives the quiz's meaning
 N_POINTS = 64      # 16 in each of the four sign patterns of (f_1, f_2): every ReLU region
@@ -54,8 +54,8 @@ def points(n: int = N_POINTS, seed: int = 0) -> list[Point]:
     return out
 
 
-def _value(expr, pt: Point, mapping: Mapping, elementwise: dict, free: str | None, k: int | None):
-    """The student's expression at ``pt`` (component ``k`` of a component formula), as floats (3,) or a float."""
+def _value(expr, pt: Point, mapping: Mapping, elementwise: dict, free: str | None, k: int | None, size: int = 3):
+    """The student's expression at ``pt`` (component ``k`` of a component formula), as floats (size,) or a float."""
     import numpy as np
 
     W1 = pt.W1.T if mapping.w1_transposed else pt.W1
@@ -91,8 +91,8 @@ def _value(expr, pt: Point, mapping: Mapping, elementwise: dict, free: str | Non
     v = numeric(expr)
     if isinstance(v, sp.MatrixBase):
         got = np.array(v.evalf(20), dtype=float).reshape(-1)
-        if got.size != 3:
-            raise NotParsed(f"a {v.shape[0]}x{v.shape[1]} result where the gradient has 3 entries")
+        if got.size != size:
+            raise NotParsed(f"a {v.shape[0]}x{v.shape[1]} result where the gradient has {size} entries")
         return got
     if v.free_symbols:
         raise NotParsed(f"{', '.join(sorted(map(str, v.free_symbols)))} left unknown")
@@ -216,21 +216,41 @@ def check_q3(formulas: list[str], n_points: int = N_POINTS) -> Q3Check:
     if grads:
         return Q3Check("unverified", grads[-1].tex[:300], (
             f"the gradient dL/dx is written but the grader could not read it ({first_reason}): a human should read it"))
-    partial = [c for c in cands if c.kind == "s"]
+    partial = [c for c in cands if c.kind in ("s", "f")]
     if partial:
         c = partial[-1]
-        try:
-            expr, _ = parse(c.tex, Mapping(), raw_defs)
-            ok = all(abs(float(expr.xreplace({s_: pt.s, y_: pt.y}).evalf()) - float(sigmoid(pt.s) - pt.y)) < 1e-9
-                     for pt in pts[:8])
-            said = "which equals sigma(s) - y" if ok else "which is not sigma(s) - y"
-        except (NotParsed, TypeError, ValueError, AttributeError, sp.ShapeError):
-            said = "which could not be read"
-        return Q3Check("unverified", f"dL/ds = {c.tex[:200]}", (
-            f"stops at dL/ds ({said}); no formula for dL/dx: the question's gradient is not reached, partial marks "
-            f"are a human's call"))
+        what = "dL/ds" if c.kind == "s" else f"dL/df_{c.index}" if c.index else "dL/df"
+        return Q3Check("unverified", f"{what} = {c.tex[:200]}", (
+            f"stops at {what} ({_partial(c, raw_defs, pts[:16])}); no formula for dL/dx: the question's gradient is "
+            f"not reached, partial marks are a human's call"))
     return Q3Check("unverified", None, "no formula of the form dL/dx = ... in the section (nor dL/ds): "
                                        "a human should read the derivation")
+
+
+def _partial(c: Candidate, raw_defs: dict, pts: list[Point]) -> str:
+    """Whether a derivation that stops at dL/ds (sigma(s) - y) or dL/df_j ((sigma(s) - y)(H(f_j) + W2_j)) is right."""
+    import numpy as np
+
+    right = "sigma(s) - y" if c.kind == "s" else "(sigma(s) - y)(1[f_j > 0] + W2_j)"
+    free = c.index if c.index and not c.index.isdigit() else None
+    comps = [int(c.index)] if c.index and c.index.isdigit() else [1] if c.kind == "s" else [1, 2]
+    for mapping in MAPPINGS:
+        try:
+            expr, parser = parse(c.tex, mapping, raw_defs)
+            ok = True
+            for pt in pts:
+                delta = 1 / (1 + np.exp(-pt.s)) - pt.y
+                want = [delta] if c.kind == "s" else [delta * ((pt.f[j - 1] > 0) + pt.w2[j - 1]) for j in comps]
+                if isinstance(expr, sp.MatrixExpr | sp.MatrixBase):
+                    got = list(_value(expr, pt, mapping, parser.elementwise, None, None, size=len(want)))
+                else:
+                    got = [_value(expr, pt, mapping, parser.elementwise, free, k) for k in comps]
+                ok &= all(abs(g - w) <= REL_TOL * (1 + abs(w)) for g, w in zip(got, want))
+            if ok:
+                return f"which equals {right}"
+        except (NotParsed, TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError, sp.ShapeError):
+            continue
+    return f"which is not {right}, or could not be read"
 
 
 def _agree(n: int, mapping: Mapping, parser: Parser) -> str:

@@ -180,11 +180,14 @@ GRAD_X = [re.compile(p) for p in (
     r"^\\nabla\s*_\s*\{?\s*(?:\\mathbf\{?|\\boldsymbol\{?|\\vec\{?)?[xX]\}?\s*\}?\s*" + LOSS + r"(?:\([^)]*\))?$",
     r"^\\nabla\s*" + LOSS + r"\s*\(\s*(?:\\mathbf\{?)?[xX]\}?\s*\)$",
 )]
+GRAD_F = re.compile(r"^\\frac\s*\{\s*\\partial\s*" + LOSS + r"\s*\}\s*\{\s*\\partial\s*(?:f|h|z)\s*(?:_\s*\{?\s*(?P<idx>[a-z0-9])"
+                    r"\s*\}?)?\s*\}$")
 GRAD_S = re.compile(r"^\\frac\s*\{\s*\\partial\s*" + LOSS + r"\s*\}\s*\{\s*\\partial\s*(?:s|z|o)\s*\}$")
 
 
 def gradient_side(side: str) -> tuple[str, str | None] | None:
-    """("x", index: "i" / "1" / None for the whole vector) when ``side`` is dL/dx, ("s", None) when it is dL/ds."""
+    """("x", index: "i" / "1" / None for the whole vector) when ``side`` is dL/dx, ("s", None) when it is dL/ds,
+    ("f", index) when it is dL/df_j."""
     s = re.sub(r"\s+", " ", SPACING.sub(" ", SIZING.sub("", side))).strip()
     s = re.sub(r"\\(?:dfrac|tfrac)", r"\\frac", s)
     s = re.sub(r"\\(?:mathcal|mathscr)\s*(?:\{\s*[LJE]\s*\}|[LJE])", "L", s)
@@ -196,6 +199,9 @@ def gradient_side(side: str) -> tuple[str, str | None] | None:
             return "x", (m.groupdict().get("idx") or None)
     if GRAD_S.match(s):
         return "s", None
+    m = GRAD_F.match(s)
+    if m:
+        return "f", m.group("idx")
     return None
 
 
@@ -639,7 +645,7 @@ def resolve(t: str, sub: str | None, sup: str | None, p: Parser):
 class Candidate:
     """One right-hand side the student gave for dL/dx (or dL/ds), and where it came from."""
 
-    kind: str              # "x" or "s"
+    kind: str              # "x", "s" or "f"
     index: str | None      # "i", "1".."3", or None for the vector
     tex: str
     formula: str           # the whole formula it was found in
