@@ -126,8 +126,6 @@ def test_q3_reading_equations_and_their_left_sides():
 # Q4 and Q5: the student's own models, run by the grader
 
 Q4_EXACT = r"""
-import json
-
 import numpy as np
 
 # 2-D -> 1-D: an ellipse (the angle); equally spaced angles, so its semi-axes are its singular values / sqrt(n / 2)
@@ -242,14 +240,23 @@ TWO_HIDDEN = ("[torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 32)
 ONE_HIDDEN = "[torch.nn.Linear(1, 64), torch.nn.Tanh(), torch.nn.Linear(64, 2)]"
 
 Q5_SORTED_PLOT = """
-import json
-
 import numpy as np
 import matplotlib.pyplot as plt
 x = np.sort(np.load('Q_5/xy.npz')['arr_0'][0])
 ab = np.load('Q_5/ab.npz')['arr_0']
-plt.plot(x, np.sort(ab[0]), x, np.sort(ab[1]))
+def f(t):                                    # a lookup in the sorted data, not a network
+    return np.c_[np.interp(t, x, np.sort(ab[0])), np.interp(t, x, np.sort(ab[1]))]
+plt.plot(x, f(x))
 plt.show()
+"""
+
+Q4_IDENTITY = """
+import torch
+ae = torch.nn.Linear(2, 2)                   # "reconstructs" exactly, and encodes nothing
+with torch.no_grad():
+    ae.weight.copy_(torch.eye(2))
+    ae.bias.zero_()
+print('autoencoder ready')
 """
 
 
@@ -292,7 +299,7 @@ def test_networks_too_large_untrained_or_shallow_are_named(tmp_path, data):
 
 
 @needs_bwrap
-def test_untrained_models_a_sorted_plot_and_partial_derivations(tmp_path, data):
+def test_untrained_models_an_identity_a_lookup_and_partial_derivations(tmp_path, data):
     cells = [md("## Question 3"), md(r"$\frac{\partial L}{\partial s} = \sigma(s) - y$"),
              md("## Question 4"), code(Q4_UNTRAINED),
              md("## Question 5"), code(Q5_MLP.format(hidden=TWO_HIDDEN, steps=0).replace("print('loss', loss.item())",
@@ -301,10 +308,12 @@ def test_untrained_models_a_sorted_plot_and_partial_derivations(tmp_path, data):
     q = rep.questions
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("unverified", "wrong", "wrong"), rep.table()
     assert "stops at dL/ds" in q["Q3"].note and "untrained, or it learned nothing" in q["Q4"].note
-    cells = [md("## Question 3"), md(WRONG["a wrong sign"][0]), md("## Question 5"), code(Q5_SORTED_PLOT)]
+    cells = [md("## Question 3"), md(WRONG["a wrong sign"][0]), md("## Question 4"), code(Q4_IDENTITY),
+             md("## Question 5"), code(Q5_SORTED_PLOT)]
     rep = grade(make_zip(tmp_path / "A9200004D.zip", data, {"A9200004D.ipynb": cells}), data)
     q = rep.questions
-    assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("wrong", "missing", "wrong"), rep.table()
+    assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("wrong", "unverified", "wrong"), rep.table()
+    assert "no encoder and decoder found" in q["Q4"].note          # an identity has no bottleneck: it encodes nothing
     assert "builds no network" in q["Q5"].note
 
 

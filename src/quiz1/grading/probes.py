@@ -297,12 +297,15 @@ def __quiz1_models(nonce, question, datasets):
         \"\"\"The torch functions one forward pass calls, in order (linear, relu, ...): the architecture.\"\"\"
         def __init__(self):
             super().__init__()
-            self.seen = []
+            self.seen, self.widths = [], []
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
+            result = func(*args, **(kwargs or {}))
             if len(self.seen) < 200:
                 self.seen.append(getattr(func, "__name__", str(func)))
-            return func(*args, **(kwargs or {}))
+                if isinstance(result, torch.Tensor) and result.ndim == 2:
+                    self.widths.append(int(result.shape[1]))   # the widths the data passes through: a bottleneck?
+            return result
 
     def alarm(*_):
         raise TimeoutError()
@@ -388,13 +391,19 @@ def __quiz1_models(nonce, question, datasets):
             cands.setdefault(id(obj), (name, obj))
     cands = dict(list(cands.items())[:%(max_candidates)d])
 
+    def squeezed(z, shape):
+        """An encoder's code, refused unless it has one dimension fewer than the data (an identity is no encoder)."""
+        if tuple(getattr(z, "shape", ())) != (shape[0], shape[1] - 1):
+            raise ValueError("not a code of one dimension fewer")
+        return z
+
     def runner(obj, a):
         if callable(getattr(obj, "encode", None)) and callable(getattr(obj, "decode", None)) and question == "q4":
             p = next(obj.parameters(), None) if isinstance(obj, torch.nn.Module) else None
             if p is not None:
                 t = torch.as_tensor(a, dtype=p.dtype if p.is_floating_point() else torch.float32).to(p.device)
-                return lambda ops: call(lambda v: obj.decode(obj.encode(v)), t, ops)
-            return lambda ops: call(lambda v: obj.decode(obj.encode(v)), a, ops)
+                return lambda ops: call(lambda v: obj.decode(squeezed(obj.encode(v), a.shape)), t, ops)
+            return lambda ops: call(lambda v: obj.decode(squeezed(obj.encode(v), a.shape)), a, ops)
         if isinstance(obj, torch.nn.Module):
             p = next(obj.parameters(), None)
             t = torch.as_tensor(a, dtype=p.dtype if p is not None and p.is_floating_point() else torch.float32)
@@ -421,8 +430,12 @@ def __quiz1_models(nonce, question, datasets):
                            "params": params(obj, set()), "ops": ops.seen}
                     if hasattr(obj, "coefs_"):
                         rec.update(sk_hidden=len(obj.coefs_) - 1, sk_activation=str(getattr(obj, "activation", "")))
-                    if g.shape[1] == (2 if question == "q5" else D):
-                        whole.append((rec, g))
+                    if question == "q5" and g.shape[1] == 2 and (rec["kind"] != "function" or rec["params"]):
+                        whole.append((rec, g))           # Q5 asks for a network: a plain function is not one
+                    elif question == "q4" and g.shape[1] == D and (rec["kind"].startswith("encode/decode") or
+                                                                   rec["kind"] == "module" and ops.widths and
+                                                                   min(ops.widths) <= D - 1):
+                        whole.append((rec, g))           # an autoencoder counts with a bottleneck seen inside it
                     elif question == "q4" and g.shape[1] == D - 1:
                         encs.append((rec, key, obj, g))
                 if got:
