@@ -432,7 +432,8 @@ class Checks:
                            f"no MLP), so its {plots} plot(s) show the data, not a learned f")
         arch = (f"{m['hidden']} hidden layer(s), activations {', '.join(m['activations']) or 'none'}"
                 if m["hidden"] is not None else "architecture not read")
-        found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters; {arch}): RMSE {m['rmse']:.2%} of the range "
+        rmse = f"{m['rmse']:.2%}" if m["rmse"] >= 1e-4 else f"{m['rmse']:.1e}"     # round-off reads as such
+        found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters; {arch}): RMSE {rmse} of the range "
                  f"against f ({m['orientation']} orientation) at the {len(m['x'])} x of xy.npz"
                  + (f", input {m['input']}" if m["input"] != "x" else "")
                  + (", after one scale and shift per output" if m["output_scaled"] else ""))
