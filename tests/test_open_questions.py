@@ -395,3 +395,31 @@ def test_q4_answered_in_markdown_on_the_real_quiz_data(tmp_path, quiz_data):
     rep = grade(make_zip(tmp_path / "A9200006F.zip", quiz_data, {"A9200006F.ipynb": cells}), quiz_data)
     q4 = rep.questions["Q4"]
     assert q4.status == "unverified" and "Q1Q4I1.txt: the section's formulas" in q4.note, rep.table()
+
+
+def test_q5_bands_and_orientation_against_a_hand_made_f():
+    """f(x) = (cos x, sin x) on an arc, written here; the model's outputs as the probe would send them: exact in
+    either orientation (correct), 5% of the range off (a human), 30% off (wrong), one hidden layer (a human)."""
+    from quiz1.grading.checks import Checks
+    from quiz1.grading.execution import RunRecord
+    from quiz1.grading.reference import Reference
+
+    rng = np.random.default_rng(0)
+    x = rng.permutation(np.linspace(0, 2, 150))
+    f = np.c_[np.cos(x), np.sin(x)]                                     # the truth, by hand
+    ab = f[rng.permutation(150)]                                        # unpaired
+    span = max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))
+    two = ["linear", "relu", "linear", "relu", "linear"]
+    ref = Reference(None, None, None, (), (), {}, None, (18.0, 36.0), {}, q5_sets=(x, ab))
+
+    def verdict(out, ops=two):
+        cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out.tolist()}
+        return Checks(RunRecord(models={"q5": {"x": [cand]}}), ref).q5()
+
+    backwards = np.c_[np.cos(2 - x), np.sin(2 - x)]                      # the curve run the other way
+    assert verdict(f).status == "correct" and verdict(backwards).status == "correct"
+    wobble = np.c_[np.zeros(150), np.sin(7 * x)] * span * 0.05 * np.sqrt(2)  # RMSE 5% of the range
+    assert verdict(f + wobble).status == "unverified" and "between 2% and 10%" in verdict(f + wobble).note
+    assert verdict(f + 6 * wobble).status == "wrong"
+    shallow = verdict(f, ["linear", "tanh", "linear"])
+    assert shallow.status == "unverified" and "1 hidden layer(s)" in shallow.found
