@@ -57,26 +57,11 @@ class PlainParser(Parser):
             return sp.pi
         if t == r"\atantwo":
             self.take()
-            close = {"(": ")", "[": "]", "{": "}"}.get(self.take())
-            if close is None:
-                raise NotParsed("atan2 without brackets")
-            a = self.expr()
-            self.take(",")
-            b = self.expr()
-            self.take(close)
-            return sp.atan2(a, b)
+            return sp.atan2(*self.pair("atan2"))
         return super().atom()
 
     def name(self):
-        t = self.take()
-        sub = sup = None
-        while self.peek() in ("_", "^"):
-            which = self.take()
-            text = self.group_text()
-            if which == "_":
-                sub = text
-            else:
-                sup = text
+        t, sub, sup = self.scripts(transposes=False)
         e = self.defs.get(_symbol(t, sub), _symbol(t, sub))
         return e ** PlainParser(sup, self.defs).parse() if sup is not None else e
 

@@ -356,14 +356,7 @@ class Parser:
             return _apply(step if deriv else relu, self.call_arg(), self)
         if t == r"\max":
             self.take()
-            open_ = self.take()
-            close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(open_)
-            if close is None:
-                raise NotParsed("max without brackets")
-            a = self.expr()
-            self.take(",")
-            b = self.expr()
-            self.take(close)
+            a, b = self.pair("max")
             if a == 0 or b == 0:
                 return _apply(relu, b if a == 0 else a, self)
             return sp.Max(a, b)
@@ -380,6 +373,17 @@ class Parser:
         if re.fullmatch(r"[A-Za-z]", t) or t.startswith("\\"):
             return self.name()
         raise NotParsed(f"cannot read '{t}'")
+
+    def pair(self, what: str):
+        """The two arguments of ``what(a, b)``, in any brackets."""
+        close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(self.take())
+        if close is None:
+            raise NotParsed(f"{what} without brackets")
+        a = self.expr()
+        self.take(",")
+        b = self.expr()
+        self.take(close)
+        return a, b
 
     def _prime(self) -> bool:
         if self.peek() == "'":
@@ -499,12 +503,14 @@ class Parser:
             raise NotParsed(f"a case condition with '{op}'")
         return rel(left, right)
 
-    def name(self):
+    def scripts(self, transposes: bool = True):
+        """A name and its subscript and superscript texts (None when absent); with ``transposes``, a ``^T``, ``^'`` or
+        ``^{-...}`` is left for ``power``."""
         t = self.take()
         sub = sup = None
         while self.peek() in ("_", "^"):
-            if self.peek() == "^" and self.peek(1) in ("T", "'") or (self.peek() == "^" and self.peek(1) == "{"
-                                                                     and self.peek(2) in ("T", "-")):
+            if transposes and self.peek() == "^" and (self.peek(1) in ("T", "'") or self.peek(1) == "{"
+                                                      and self.peek(2) in ("T", "-")):
                 break
             which = self.take()
             text = self.group_text()
@@ -512,6 +518,10 @@ class Parser:
                 sub = text
             else:
                 sup = text
+        return t, sub, sup
+
+    def name(self):
+        t, sub, sup = self.scripts()
         key = (t, sub, sup)
         if key in self.defs:
             return self.defs[key]
