@@ -14,10 +14,15 @@ cell of the run on the variant data shows the variant's answer at the same
 place: a value that does not follow the data is hard-coded. Q2 counts with a
 tensor in the kernel whose graph is Figure 1; Q7 with a class that passes the
 quiz's main block run apart from the notebook; Q6 with new pixels near the
-data's images that move when the data's images move.
+data's images that move when the data's images move. Q3 is the Markdown's
+formula for dL/dx (the one place a value is not computed by code), read in the
+student's notation and equal to quiz1's closed form at points in every ReLU
+region; Q4 and Q5 are the notebook's own encoders and MLP, run by the grader on
+the TA's data (and Q4's exact Markdown equations), measured by the grader.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -265,7 +270,7 @@ class Checks:
 
     # Q3 -----------------------------------------------------------------
     def q3(self) -> Verdict:
-        """The section's final dL/dx, read from its Markdown LaTeX, against quiz1's closed form (``formulas``)."""
+        """The section's final dL/dx, read from its Markdown LaTeX, against quiz1's closed form (``equivalence``)."""
         from .equivalence import check_q3
 
         expected = "dL/dx_i = (sigma(s) - y) sum_j W1_ij (1[f_j > 0] + W2_j), f = W1^T x, s = ReLU(f_1) + ReLU(f_2) + W2.f"
@@ -278,7 +283,7 @@ class Checks:
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (got.note, v.note) if x))
         return Verdict(got.status, got.found, expected, got.note)
 
-    # Q4-Q5: shown for a human --------------------------------------------
+    # what no check could read: shown for a human (Q3-Q5 fall back on it) ----
     def shown(self, q: int) -> Verdict:
         failed = self._failed(q)
         latex = self.run.latex.get(q, [])
@@ -295,6 +300,7 @@ class Checks:
         return Verdict("unverified", found, None, note + "; not checkable by a machine: a human should read it")
 
     # Q4 -----------------------------------------------------------------
+    @functools.cached_property
     def q4_measures(self) -> dict:
         """Data file -> what the grader measured of the notebook's best encoder + decoder on it (exact ones by fewest
         parameters, then lowest loss): modules and functions from the kernel's probe, and the equations of the
@@ -335,7 +341,7 @@ class Checks:
         expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off "
                     "(symbolic: full marks); networks ranked by loss, then parameters (limits 10,000 / 10,000 / "
                     "100,000)")
-        m = self.q4_measures()
+        m = self.q4_measures
         files = list(self.ref.q4_clouds)
         if not m:
             v = self.shown(4)
@@ -382,6 +388,7 @@ class Checks:
         return Verdict("unverified", found, expected, "; ".join(notes))
 
     # Q5 -----------------------------------------------------------------
+    @functools.cached_property
     def q5_measures(self) -> dict | None:
         """The notebook's best model of f against quiz1's reference: {"name", "params", "rmse" (relative to the
         range of (alpha, beta)), "orientation", "input", "hidden", "activations", "x", "pred", "truth"}, or None."""
@@ -418,7 +425,7 @@ class Checks:
     def q5(self) -> Verdict:
         expected = (f"an MLP 1 -> 2 with two hidden layers and activations whose outputs at the x of xy.npz follow "
                     f"f (either orientation): RMSE at most {Q5_RMSE:.0%} of the range of (alpha, beta)")
-        m = self.q5_measures()
+        m = self.q5_measures
         if m is None:
             v = self.shown(5)
             sec = "\n".join(c.source for c in self.section(5))

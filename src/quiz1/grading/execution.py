@@ -63,8 +63,7 @@ class RunRecord:
     cells: list = field(default_factory=list)
     stopped: set = field(default_factory=set)       # (notebook, cell index) not run to its end
     reasons: dict = field(default_factory=dict)     # notebook -> why its run stopped early, in words
-    latex: dict = field(default_factory=dict)       # question -> formulas of its Markdown cells
-    latex_cells: dict = field(default_factory=dict)  # question -> the same, one list a Markdown cell
+    latex_cells: dict = field(default_factory=dict)  # question -> the formulas of its Markdown cells, a list a cell
     probe: dict | None = None                       # what the Q2 graph probe sent back
     models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
@@ -75,6 +74,11 @@ class RunRecord:
     timed_out: bool = False
     died: bool = False
     interrupted: bool = False
+
+    @property
+    def latex(self) -> dict:
+        """question -> the formulas of its Markdown cells, in order."""
+        return {q: [f for cell in cells for f in cell] for q, cells in self.latex_cells.items()}
 
     def cell(self, notebook: str, index: int) -> Cell | None:
         return next((c for c in self.cells if c.notebook == notebook and c.index == index), None)
@@ -206,7 +210,6 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             continue
         qsets = cell_questions(nb, nb_path.stem)
         for q, by_cell in markdown_formulas(nb, qsets).items():
-            rec.latex.setdefault(q, []).extend(f for cell in by_cell for f in cell)
             rec.latex_cells.setdefault(q, []).extend(by_cell)
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its

@@ -157,4 +157,4 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
                            graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images),
-                           {"Q4": checks.q4_measures(), "Q5": checks.q5_measures()})
+                           {"Q4": checks.q4_measures, "Q5": checks.q5_measures})
