@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .execution import Cell, RunRecord
-from .reference import Reference
+from .reference import EXACT_REL, Reference
 from .report import Verdict
 from .values import Printed, literal_in_code, matches, numbers, vector_matches, vectors
 
@@ -40,7 +40,6 @@ LIBRARY_CE = re.compile(r"\b(?:F\.cross_entropy|CrossEntropyLoss|F\.softmax|F\.l
                         r"torch\.log_softmax|nn\.Softmax|nn\.LogSoftmax|special\.softmax|special\.log_softmax|"
                         r"logsumexp|log_loss|\.softmax\()")
 WORSE_THAN_LINEAR = 1.5   # Q4: an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
-EXACT_REL = 1e-5   # Q4: relative RMSE of an exact round trip (float32 round-off through a few dozen operations)
 Q5_RMSE = 0.02     # Q5: RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
 Q5_RMSE_FAR = 0.10  # beyond a tenth of the range the curve is not Figure 3's (an untrained MLP: about 1.9, i.e. 186%)
 MODEL_CODE = re.compile(r"nn\.(?:Module|Linear|Sequential)|MLPRegressor|keras|Dense\(|flax|jax")

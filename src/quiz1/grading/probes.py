@@ -246,7 +246,6 @@ def run_q7_apart(sources: list[str], xinits: list[float], executor, *, timeout: 
 
 MODEL_MIME = "application/x-quiz1-models+json"
 CALL_SECONDS, PROBE_SECONDS, MAX_CANDIDATES, KEEP_PER_FILE = 5, 90, 24, 4
-EXACT_MSE = 1e-10     # MSE / variance of an exact round trip: the checks' EXACT_REL (1e-5), squared
 
 MODEL_WATCH = '''
 def __quiz1_model_watch():
@@ -426,8 +425,8 @@ def __quiz1_models(nonce, question, datasets):
                 except BaseException:
                     continue
                 for g in got:
-                    rec = {"name": name or type(obj).__name__, "kind": kind(obj), "class": type(obj).__name__,
-                           "params": params(obj, set()), "ops": ops.seen}
+                    rec = {"name": name or type(obj).__name__, "kind": kind(obj), "params": params(obj, set()),
+                           "ops": ops.seen}
                     if hasattr(obj, "coefs_"):
                         rec.update(sk_hidden=len(obj.coefs_) - 1, sk_activation=str(getattr(obj, "activation", "")))
                     if question == "q5" and g.shape[1] == 2 and (rec["kind"] != "function" or rec["params"]):
@@ -451,9 +450,8 @@ def __quiz1_models(nonce, question, datasets):
                 if got:
                     seen = set()
                     whole.append(({"name": rec["name"] + " + " + (name or type(obj).__name__),
-                                   "kind": rec["kind"] + " + " + kind(obj), "class": rec["class"] + " + " +
-                                   type(obj).__name__, "params": params(enc, seen) + params(obj, seen), "ops": [],
-                                   "encoder": rec["name"], "decoder": name or type(obj).__name__}, got[0]))
+                                   "kind": rec["kind"] + " + " + kind(obj),
+                                   "params": params(enc, seen) + params(obj, seen), "ops": []}, got[0]))
         if question == "q4":
             exact = %(exact_mse)r * X.var()        # exact ones by fewest parameters, the rest by loss
             mse = lambda g: float(((g - X) ** 2).mean())  # noqa: E731
@@ -476,11 +474,13 @@ def model_probe_cell(nonce: str, question: str, datasets: dict):
     outputs, the parameters it counted and the torch functions one forward pass called."""
     import numpy as np
 
+    from .reference import EXACT_REL
+
     data = json.dumps({k: np.asarray(v, dtype=float).tolist() for k, v in datasets.items()})
     return nbformat.v4.new_code_cell(MODEL_PROBE % {
         "mime": MODEL_MIME, "question": question, "call_seconds": CALL_SECONDS, "probe_seconds": PROBE_SECONDS,
         "max_candidates": MAX_CANDIDATES, "keep": KEEP_PER_FILE, "nonce": nonce, "datasets": data,
-        "exact_mse": EXACT_MSE},
+        "exact_mse": EXACT_REL ** 2},
         metadata={"quiz1_probe": True})
 
 

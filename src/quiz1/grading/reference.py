@@ -45,6 +45,7 @@ class Reference:
 
 Q4_FILES = {"Q1Q4I1.txt": 10_000, "Q1Q4I2.npz": 10_000, "Q1Q4I3.npz": 100_000}   # file -> the quiz's parameter limit
 Q4_SAMPLE = 1000
+EXACT_REL = 1e-5   # Q4: relative RMSE of an exact round trip (float32 round-off through a few dozen operations)
 
 
 def model_data(root: Path, missing: dict | None = None) -> dict:
