@@ -59,9 +59,12 @@ def test_a_students_markup_is_sanitised_on_the_server(server):
     for planted in ("<script>window", "onerror=", "onclick=", "href=\"javascript", "href='javascript"):
         assert planted not in page, planted
     with urlopen(server + "/") as r:
-        assert "0 of 3 reviewed" in r.read().decode()
+        queue = r.read().decode()
+        assert "0 of 3 reviewed" in queue
         assert "script-src 'self' 'nonce-" in r.headers["Content-Security-Policy"]
-    bad = Request(server + "/api/mark", method="POST", headers={"Content-Type": "application/json"},
+    token = re.search(r'name="quiz1-token" content="([^"]+)"', queue).group(1)   # a write is the page's own
+    bad = Request(server + "/api/mark", method="POST",
+                  headers={"Content-Type": "application/json", "Origin": server, "X-Quiz1-Token": token},
                   data=json.dumps({"stem": "A0000001A", "question": "Q3", "marks": 9, "by": "alice", "version": 1}).encode())
     with pytest.raises(HTTPError) as e:
         urlopen(bad)

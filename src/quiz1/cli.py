@@ -199,8 +199,13 @@ def cmd_mark(a) -> int:
     if len(rows) != 1:
         raise ValueError(f"{a.student} {a.question}: expected one item in the gradebook but found {len(rows)}")
     it = rows[0]
-    v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment or "")
-    print(f"{it['stem']} {it['question']}: {a.marks:g} of {it['max_marks']:g}, marked by {a.by} (version {v})")
+    v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment)
+    old = ("no mark" if it["marks"] is None else
+           f"{it['marks']:g} by {'the machine' if it['marked_by'] == gradebook.MACHINE else it['marked_by']}")
+    kept = ("comment kept" if a.comment is None and it["comment"] else
+            "no comment" if a.comment is None else "comment replaced" if it["comment"] else "comment added")
+    print(f"{it['stem']} {it['question']}: {a.marks:g} of {it['max_marks']:g}, marked by {a.by} (version {v}); it "
+          f"replaces {old}; {kept}")
     return 0
 
 
@@ -216,13 +221,16 @@ def cmd_similar(a) -> int:
 
 
 def cmd_review(a) -> int:
-    from .grading.review import serve
+    from .grading.review import listen, serve
     from .grading.rubric import load_rubric
 
     out = _graded(a.outdir)
     rubric = load_rubric(a.rubric)
-    print(f"quiz1 review: http://{a.host}:{a.port}/ (Ctrl-C to stop; every mark is saved as it is made)")
-    serve(out, a.host, a.port, rubric)
+    sock = listen(a.host, a.port)   # the port is ours before its URL is printed (a taken one: one sentence, exit 2)
+    host, port = sock.getsockname()[:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    print(f"quiz1 review: http://{shown}:{port}/ (Ctrl-C to stop; every mark is saved as it is made)", flush=True)
+    serve(out, sock, rubric)
     return 0
 
 
@@ -551,7 +559,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     rv = sub.add_parser("review", help="a local web page to mark what needs a human, question by question")
     rv.add_argument("outdir", metavar="OUTDIR")
-    rv.add_argument("--port", type=int, default=8000, help="default 8000")
+    rv.add_argument("--port", type=int, default=8000, help="default 8000; 0: any free port (the URL printed says which)")
     rv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     rv.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
     rv.set_defaults(func=cmd_review)
@@ -562,7 +570,7 @@ def make_parser() -> argparse.ArgumentParser:
     mk.add_argument("question", metavar="QUESTION", help="Q1 .. Q7")
     mk.add_argument("marks", type=float)
     mk.add_argument("--by", required=True, metavar="NAME", help="the TA who sets the mark")
-    mk.add_argument("--comment", help="feedback for the student")
+    mk.add_argument("--comment", help="feedback for the student (default: the item's comment is kept)")
     mk.set_defaults(func=cmd_mark)
 
     d = sub.add_parser("data", help="data utilities")

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def training_data(mnist_dir: str | Path | None):
     return x[:1500], d.target[:1500], x[1500:], d.target[1500:], src
 
 
+def wait_for_lock(lock) -> None:
+    """Take the exclusive ``flock`` of the open file ``lock``, saying on stderr when another process holds it (it is
+    training the same model: this one waits for it, then reads the cache, instead of waiting silently)."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    print(f"quiz1: waiting for another process that is training the stand-in model (lock {lock.name}); "
+          "it is read from the cache when that one is done", file=sys.stderr, flush=True)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+
+
 def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = True) -> tuple[Path, dict]:
     """Path of a trained stand-in state_dict and its report (trained now unless cached)."""
     import torch
@@ -64,7 +78,7 @@ def ensure_standin_model(mnist_dir: str | Path | None = None, progress: bool = T
     pth, info = folder / f"standin-{key}.pth", folder / f"standin-{key}.json"
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"standin-{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes (pytest-xdist workers, two builds) train it once
+        wait_for_lock(lock)  # two processes (pytest-xdist workers, two builds) train it once
         if pth.exists() and info.exists():  # the source sentence is today's (an old cache may name a folder)
             return pth, {**json.loads(info.read_text()), "source": src}
         bar = (lambda r: tqdm(r, desc="training stand-in model", unit="step")) if progress else None

@@ -4,12 +4,15 @@ Every item holds the machine's verdict and evidence, the mark, who set it (``mac
 comment, a ``flagged`` bit and a ``version``. ``record`` (called by ``quiz1 grade`` for each report) never
 overwrites a human's mark: when the machine's verdict changes under one, the item is flagged for another look.
 ``set_mark`` is optimistic: it names the version it saw, and a stale save (someone else saved since) is refused
-with ``StaleMark``, never applied over the other TA's mark. SQLite from the standard library, in WAL mode (readers
-do not block the writer); ``SCHEMA_VERSION`` in its ``meta`` table.
+with ``StaleMark``, never applied over the other TA's mark; it checks the types of what it is given (the review API
+passes its JSON through) and keeps the comment unless given a new one. SQLite from the standard library, in WAL mode
+(readers do not block the writer); ``SCHEMA_VERSION`` in its ``meta`` table.
 """
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -20,6 +23,8 @@ from .rubric import Rubric
 
 SCHEMA_VERSION = 1
 MACHINE = "machine"
+COMMENT_MAX = 4000   # characters of a TA's comment (about a page; the API refuses more)
+NAME_MAX = 100       # characters of a TA's name
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS submissions (
@@ -87,25 +92,42 @@ def record(out: str | Path, stem: str, report: dict, rubric: Rubric) -> None:
 
 
 def set_mark(out: str | Path, stem: str, question: str, marks: float, by: str, version: int,
-             comment: str = "") -> int:
+             comment: str | None = None) -> int:
     """A TA's mark for one item, saved only if the item is still at ``version``; returns the new version.
 
-    ``StaleMark`` when someone saved since; ``ValueError`` for a mark outside 0..the question's marks or no such item.
+    ``comment`` None keeps the item's comment (a new mark does not erase another TA's words); a string replaces it.
+    ``StaleMark`` when someone saved since; ``ValueError`` (one sentence) for no such item, a mark that is not a
+    number from 0 to the question's marks (a bool is not a number here), a name that is not a non-empty string
+    (nor ``machine``) of at most ``NAME_MAX`` characters, or a comment that is not a string of at most
+    ``COMMENT_MAX`` characters: the API hands its JSON fields here as they came.
     """
-    if not by or by == MACHINE:
-        raise ValueError(f"marked by: expected a TA's name but found {by!r}")
+    for field, value in (("stem", stem), ("question", question)):
+        if not isinstance(value, str):
+            raise ValueError(f"{field}: expected a string but found {value!r}")
+    where = f"{stem} {question}"
+    if isinstance(marks, bool) or not isinstance(marks, (int, float)) or not math.isfinite(marks):
+        raise ValueError(f"{where}: marks: expected a number but found {marks!r}")
+    if not isinstance(by, str) or not by.strip() or by.strip() == MACHINE or len(by.strip()) > NAME_MAX:
+        raise ValueError(f"{where}: marked by: expected a TA's name (1 to {NAME_MAX} characters) but found "
+                         f"{reprlib.repr(by)}")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"{where}: version: expected the item's version number but found {version!r}")
+    if comment is not None and not isinstance(comment, str):
+        raise ValueError(f"{where}: comment: expected a string but found {type(comment).__name__}")
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise ValueError(f"{where}: comment: expected at most {COMMENT_MAX:,} characters but found {len(comment):,}")
     with closing(connect(out)) as db:
         row = db.execute("SELECT max_marks, version, marked_by FROM items WHERE stem = ? AND question = ?",
                          (stem, question)).fetchone()
         if row is None:
-            raise ValueError(f"{stem} {question}: no such item in the gradebook")
+            raise ValueError(f"{where}: no such item in the gradebook")
         if not 0 <= marks <= row["max_marks"]:
-            raise ValueError(f"{stem} {question}: marks: expected 0 to {row['max_marks']:g} but found {marks:g}")
-        cur = db.execute("UPDATE items SET marks = ?, marked_by = ?, marked_at = ?, comment = ?, flagged = 0, "
-                         "version = version + 1 WHERE stem = ? AND question = ? AND version = ?",
-                         (float(marks), by, _now(), comment, stem, question, version))
+            raise ValueError(f"{where}: marks: expected 0 to {row['max_marks']:g} but found {marks:g}")
+        cur = db.execute("UPDATE items SET marks = ?, marked_by = ?, marked_at = ?, comment = COALESCE(?, comment), "
+                         "flagged = 0, version = version + 1 WHERE stem = ? AND question = ? AND version = ?",
+                         (float(marks), by.strip(), _now(), comment, stem, question, version))
         if cur.rowcount == 0:
-            raise StaleMark(f"{stem} {question}: not saved: it changed since you opened it (version {row['version']}, "
+            raise StaleMark(f"{where}: not saved: it changed since you opened it (version {row['version']}, "
                             f"last marked by {row['marked_by'] or 'nobody'}); reload it and mark again")
         return version + 1
 

@@ -5,8 +5,19 @@ rubric leaves to a human, or flagged because the verdict changed under a TA's ma
 as Gradescope orders them, with filters and a progress count. An item shows the student's section of the executed
 notebook as a TA reads it (Markdown with LaTeX for the local MathJax, code, outputs, images), the grader's evidence,
 the reference and the rubric, and a mark and comment saved at once through ``gradebook.set_mark`` (a stale version is
-refused with HTTP 409 and says so). Keys: a digit sets and saves that mark, ``j``/``k`` next/previous, ``c`` the
-comment.
+refused with HTTP 409 and says so). Keys (only while no field has focus): a digit sets and saves that mark,
+``j``/``k`` next/previous, ``c`` the comment. The page asks the TA's name once (kept in the browser) before any key
+marks anything, sends one save at a time per item (a later press waits and replaces, never races), writes only what
+the TA changed (opening, viewing, ``c`` then Esc write nothing), saves a typed mark on Enter or on leaving the field,
+and warns before the page is left with input not saved.
+
+No other web page can write a mark: the server answers only to the ``Host`` names of this machine
+(``TrustedHostMiddleware``: a DNS-rebinding page under another name gets 400), and ``same_origin_writes`` refuses
+with 403 any state-changing request that does not come from this page: its ``Origin`` must be the server's own, its
+body JSON (``Content-Type: application/json``, which a cross-origin form cannot send and a cross-origin ``fetch`` may
+send only after a preflight this server does not grant), and its ``X-Quiz1-Token`` header the secret drawn when the
+server started, which only a page it served holds. The check is written here because Starlette has none for
+CSRF; each of the three alone would stop a page of another origin, together they also stop one on a rebound name.
 
 Nothing a student wrote runs in the TA's browser: Markdown and HTML outputs go through ``nh3`` (an allow-list
 sanitiser: no script, no event handler, no ``javascript:`` URL), images are embedded only as base64 PNG/JPEG/SVG in
@@ -20,11 +31,12 @@ import html
 import json
 import re
 import secrets
+import socket
 from pathlib import Path
 
 import nbformat
 
-from .gradebook import MACHINE, StaleMark, items, set_mark
+from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark
 from .report import QUESTIONS, VERDICTS, q5_plot, template
 from .rubric import Rubric, load_rubric
 from .sections import cell_questions
@@ -32,6 +44,9 @@ from .sections import cell_questions
 MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(\w+\*?)\}.+?\\end\{\1\}", re.S)
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+TOKEN_HEADER = "x-quiz1-token"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def needs_human(it: dict) -> bool:
@@ -123,19 +138,55 @@ def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, 
             and (not verdict or it["verdict"] == verdict) and (not flagged or it["flagged"])]
 
 
-def make_app(out: str | Path, rubric: Rubric | None = None):
-    """The review app for the graded folder ``out``."""
+def write_refusal(method: str, headers, scheme: str, token: str) -> str | None:
+    """Why a request may not change state (one sentence), or None when it may: a safe method, or JSON with this
+    server's ``Origin`` (``scheme://Host``) and token."""
+    if method in SAFE_METHODS:
+        return None
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        return f"refused: a write must be JSON (Content-Type: application/json), not {ctype or 'no type'!r}"
+    own = f"{scheme}://{headers.get('host', '')}".lower()
+    if headers.get("origin", "").lower() != own:
+        return f"refused: a write must come from this review page ({own}), not from {headers.get('origin') or 'no origin'}"
+    if not secrets.compare_digest(headers.get(TOKEN_HEADER, "").encode(), token.encode()):
+        return "refused: a write must carry this review server's token (reload the page if the server was restarted)"
+    return None
+
+
+def same_origin_writes(app, token: str):
+    """ASGI middleware: every state-changing request goes through ``write_refusal``; a refusal is HTTP 403."""
+    from starlette.datastructures import Headers
+    from starlette.responses import JSONResponse
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http":
+            why = write_refusal(scope["method"], Headers(scope=scope), scope.get("scheme", "http"), token)
+            if why:
+                return await JSONResponse({"error": why}, status_code=403)(scope, receive, send)
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ...] = LOCAL_HOSTS,
+             token: str | None = None):
+    """The review app for the graded folder ``out``, answering to the ``Host`` names ``hosts`` only; ``token`` (a
+    fresh secret by default) is the one every write must carry."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
     out = Path(out)
     rubric = rubric or load_rubric()
+    token = token or secrets.token_urlsafe(32)
 
     def page(name: str, **ctx):
         nonce = secrets.token_urlsafe(16)
-        body = template(name).render(nonce=nonce, mathjax=MATHJAX_DIR.is_dir(), **ctx)
+        body = template(name).render(nonce=nonce, mathjax=MATHJAX_DIR.is_dir(), token=token, **ctx)
         csp = (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
                f"style-src 'self' 'unsafe-inline'; font-src 'self' data:; object-src 'none'; base-uri 'none'")
         return HTMLResponse(body, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"})
@@ -169,27 +220,55 @@ def make_app(out: str | Path, rubric: Rubric | None = None):
         return page("review_item.html.j2", it=it, evidence=evidence, plot=_q5_plot(out / f"{stem}.json", question),
                     section=section_html(out / f"{stem}.ipynb", question),
                     question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
-                    position=k + 1, count=len(keys))
+                    position=k + 1, count=len(keys), comment_max=COMMENT_MAX)
 
     async def mark(request):
+        """{stem, question, marks, by, version[, comment]} as JSON, each field checked by ``set_mark`` as it came
+        (no coercion: ``"by": null`` or ``"marks": true`` is refused); no ``comment`` keeps the item's."""
         try:
             body = await request.json()
-            v = set_mark(out, str(body["stem"]), str(body["question"]), float(body["marks"]), str(body["by"]),
-                         int(body["version"]), str(body.get("comment", "")))
+            if not isinstance(body, dict):
+                raise ValueError(f"expected a JSON object but found {type(body).__name__}")
+            missing = [k for k in ("stem", "question", "marks", "by", "version") if k not in body]
+            if missing:
+                raise ValueError(f"expected the fields stem, question, marks, by, version but {', '.join(missing)} "
+                                 f"missing")
+            v = set_mark(out, body["stem"], body["question"], body["marks"], body["by"], body["version"],
+                         body.get("comment"))
         except StaleMark as e:
             return JSONResponse({"error": str(e)}, status_code=409)
-        except (ValueError, KeyError, TypeError) as e:
+        except ValueError as e:   # json's JSONDecodeError and UnicodeDecodeError are ValueErrors too
             return JSONResponse({"error": str(e)}, status_code=400)
         return JSONResponse({"version": v})
 
     routes = [Route("/", queue), Route("/item/{stem}/{q}", item), Route("/api/mark", mark, methods=["POST"])]
     if MATHJAX_DIR.is_dir():
         routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)),
+                                                Middleware(same_origin_writes, token=token)])
 
 
-def serve(out: str | Path, host: str = "127.0.0.1", port: int = 8000, rubric: Rubric | None = None) -> None:
-    """Serve the review app until Ctrl-C."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: any free one), or ``ValueError`` in one sentence when it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ValueError(f"review: cannot listen on {host}:{port} ({e.strerror}); is another `quiz1 review` running "
+                         f"there? choose another port with --port") from None
+    sock.listen(128)
+    return sock
+
+
+def serve(out: str | Path, sock: socket.socket, rubric: Rubric | None = None) -> None:
+    """Serve the review app on the bound ``sock`` (from ``listen``) until Ctrl-C; it answers to this machine's
+    names and to the address it listens on."""
     import uvicorn
 
-    uvicorn.run(make_app(out, rubric), host=host, port=port, log_level="warning")
+    host = sock.getsockname()[0]
+    hosts = LOCAL_HOSTS if host in ("0.0.0.0", "::") else tuple(dict.fromkeys((*LOCAL_HOSTS, host)))
+    server = uvicorn.Server(uvicorn.Config(make_app(out, rubric, hosts), log_level="warning"))
+    server.run(sockets=[sock])
