@@ -79,6 +79,8 @@ def test_one_save_at_a_time_a_later_key_replaces_never_races(tmp_path):
 
 
 def test_opening_viewing_or_cancelling_writes_nothing(tmp_path):
+    from playwright.sync_api import expect
+
     out = make_class(tmp_path)
     before = {(it["stem"], it["question"]): (it["version"], it["marked_by"]) for it in gradebook.items(out)}
     with review_server(out) as (base, writes), chromium() as browser:
@@ -100,9 +102,13 @@ def test_opening_viewing_or_cancelling_writes_nothing(tmp_path):
         page.keyboard.press("c")
         page.keyboard.press("Escape")
         page.wait_for_timeout(500)
-    assert writes == []
-    after = {(it["stem"], it["question"]): (it["version"], it["marked_by"]) for it in gradebook.items(out)}
-    assert after == before and after["A0000001A", "Q1"][1] == "machine"     # still the machine's: re-grades update it
+        assert writes == []
+        after = {(it["stem"], it["question"]): (it["version"], it["marked_by"]) for it in gradebook.items(out)}
+        assert after == before and after["A0000001A", "Q1"][1] == "machine"  # still the machine's: re-grades update it
+        page.goto(base + "/item/A0000001A/Q1?all=1")
+        page.keyboard.press("3")                                             # the machine's 3, now the TA's decision
+        expect(page.locator("#status")).to_have_text("saved: 3 by alice")
+    assert item(out, "A0000001A", "Q1")["marked_by"] == "alice" and len(writes) == 1
 
 
 def test_a_typed_mark_is_saved_by_enter_or_on_leaving_and_unsaved_input_warns(tmp_path):

@@ -2,12 +2,11 @@
 
 The attacks are the ones a TA's browser meets: a page of another origin (a second local server on another port)
 that auto-submits a `<form enctype=text/plain>` shaped as JSON, and one that loops `fetch` over versions 1-20, both
-in Debian's Chromium driven by Playwright while the TA marks in another tab; and a request under a foreign `Host`
+in Debian's Chromium driven by Playwright while two TAs mark in other tabs; and a request under a foreign `Host`
 (DNS rebinding: the browser would send the attacker's name). Expected: none of them changes the gradebook, and the
-TA's own marks, set with the keyboard alone, are exactly what the gradebook holds.
+TAs' own marks, set with the keyboard alone, are exactly what the gradebook holds.
 """
 import json
-import re
 import shutil
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -155,37 +154,46 @@ def test_a_new_mark_keeps_the_comment_unless_given_one_and_says_whose_it_replace
     assert item(out, "A0000001A", "Q3")["comment"] == ""                   # an empty --comment clears it
 
 
+def keyboard_only(page, queue: str, name: str) -> None:
+    """Open the first item of ``queue`` and give the name, with keys alone (j, then Tab to the name field)."""
+    page.goto(queue)
+    with page.expect_navigation():
+        page.keyboard.press("j")
+    for _ in range(20):
+        if page.evaluate("document.activeElement.id") == "by":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+
+
 @needs_chromium
-def test_a_ta_marks_a_class_with_the_keyboard_while_another_page_attacks(tmp_path):
-    """Three students, Q3 and Q4 each (six items): the TA's keys alone, in one tab; the attacking pages in another tab
-    of the same browser, looping. The gradebook holds exactly the TA's six marks, and the machine's Q1s."""
+def test_two_tas_mark_a_class_with_the_keyboard_while_another_page_attacks(tmp_path):
+    """Three students, Q3 and Q4 each: alice marks the Q3s in one tab, bob the Q4s in another browser profile, keys
+    alone; the attacking pages loop in a third tab of alice's browser. The gradebook holds exactly their six marks
+    and the machine's own for the rest."""
     from playwright.sync_api import expect
 
     out = make_class(tmp_path)
-    keys = {("A0000001A", "Q3"): "2", ("A0000002B", "Q3"): "3", ("A0000003C", "Q3"): "0",
-            ("A0000001A", "Q4"): "1", ("A0000002B", "Q4"): "3", ("A0000003C", "Q4"): "2"}
+    alice_keys = {("A0000001A", "Q3"): "2", ("A0000002B", "Q3"): "3", ("A0000003C", "Q3"): "0"}
+    bob_keys = {("A0000001A", "Q4"): "1", ("A0000002B", "Q4"): "3", ("A0000003C", "Q4"): "2"}
     with review_server(out) as (base, _), other_origin(attack_pages(base)) as evil, chromium() as browser:
         context = browser.new_context()
         attacker = context.new_page()
         attacker.goto(evil + "/form.html")
-        ta = context.new_page()
-        ta.goto(base + "/")
-        with ta.expect_navigation():
-            ta.keyboard.press("j")                                           # the first item of the queue
-        expect(ta.locator("#status")).to_have_class("bad")                   # asked for a name before anything
-        ta.keyboard.press("Tab")                                             # (no mouse: Tab to the name field)
-        while ta.evaluate("document.activeElement.id") != "by":
-            ta.keyboard.press("Tab")
-        ta.keyboard.type("alice")
-        ta.keyboard.press("Enter")
-        attacker.goto(evil + "/loop.html")                                   # runs while the TA marks
-        for n, key in enumerate(keys.values()):
-            ta.keyboard.press(key)
-            expect(ta.locator("#status")).to_have_text(re.compile(r"^saved: \d by alice$"))
-            if n < len(keys) - 1:
-                with ta.expect_navigation():
-                    ta.keyboard.press("j")
+        alice, bob = context.new_page(), browser.new_context().new_page()
+        keyboard_only(alice, base + "/?q=Q3", "alice")
+        keyboard_only(bob, base + "/?q=Q4", "bob")
+        attacker.goto(evil + "/loop.html")                                   # runs while the TAs mark
+        for n, (a, b) in enumerate(zip(alice_keys.values(), bob_keys.values())):
+            for page, key, name in ((alice, a, "alice"), (bob, b, "bob")):
+                page.keyboard.press(key)
+                expect(page.locator("#status")).to_have_text(f"saved: {key} by {name}")
+                if n < 2:
+                    with page.expect_navigation():
+                        page.keyboard.press("j")
         expect(attacker).to_have_title("done", timeout=30_000)
     got = {(it["stem"], it["question"]): (it["marks"], it["marked_by"]) for it in gradebook.items(out)}
     machine = {k: (3.0 if k[1] == "Q1" else 0.0, "machine") for k in got if k[1] not in ("Q3", "Q4")}  # Q1 correct
-    assert got == {**machine, **{k: (float(v), "alice") for k, v in keys.items()}}
+    assert got == {**machine, **{k: (float(v), "alice") for k, v in alice_keys.items()},
+                   **{k: (float(v), "bob") for k, v in bob_keys.items()}}
