@@ -17,7 +17,8 @@ with 403 any state-changing request that does not come from this page: its ``Ori
 body JSON (``Content-Type: application/json``, which a cross-origin form cannot send and a cross-origin ``fetch`` may
 send only after a preflight this server does not grant), and its ``X-Quiz1-Token`` header the secret drawn when the
 server started, which only a page it served holds. The check is written here because Starlette has none for
-CSRF; each of the three alone would stop a page of another origin, together they also stop one on a rebound name.
+CSRF. Each of the three alone stops a page of another origin; a page on a rebound name is the server's own origin to
+the browser (it could read the token), and the ``Host`` check is what stops it.
 
 Nothing a student wrote runs in the TA's browser: Markdown and HTML outputs go through ``nh3`` (an allow-list
 sanitiser: no script, no event handler, no ``javascript:`` URL), images are embedded only as base64 PNG/JPEG/SVG in
@@ -231,8 +232,8 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
                 raise ValueError(f"expected a JSON object but found {type(body).__name__}")
             missing = [k for k in ("stem", "question", "marks", "by", "version") if k not in body]
             if missing:
-                raise ValueError(f"expected the fields stem, question, marks, by, version but {', '.join(missing)} "
-                                 f"missing")
+                raise ValueError(f"expected the fields stem, question, marks, by, version but found no "
+                                 f"{', '.join(missing)}")
             v = set_mark(out, body["stem"], body["question"], body["marks"], body["by"], body["version"],
                          body.get("comment"))
         except StaleMark as e:
