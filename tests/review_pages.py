@@ -136,9 +136,11 @@ def post(base: str, body, headers: dict | None = None, raw: bytes | None = None)
 
 @contextmanager
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright (whose own browser download does not work here)."""
-    from playwright.sync_api import sync_playwright
+    """Debian's Chromium, headless, driven by Playwright (whose own browser download does not work here); an
+    ``expect`` waits up to 30 s (not Playwright's 5 s) so a busy machine only makes a test slower, never fail."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
                                     args=CHROMIUM_ARGS)
