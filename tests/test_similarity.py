@@ -154,3 +154,36 @@ def test_the_quizs_own_code_is_set_aside_whatever_the_hash_seed():
         r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True,
                            text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
         assert r.returncode == 0, (seed, r.stderr[-500:])
+
+
+def write_class(out):
+    """The synthetic class of the first test, without its assertions."""
+    for stem, (cells, words) in STYLES.items():
+        write(out, stem, cells, words)
+    a_cells, a_words = STYLES["A1000001A"]
+    write(out, "A2000001A", [a_cells[1].replace("a ", "u "), "# mine\n" + a_cells[0].replace("logits", "z")], a_words)
+    write(out, "A2000002B", [STYLES["A1000003C"][0][0].replace("d =", "data ="), STYLES["A1000002B"][0][1]],
+          "I wrote this part myself after reading the lecture notes twice.")
+    write(out, "A3000001A", [Q7_GIVEN, "print(1 + 1)"], "The quiz's code runs once, then fails.")
+    write(out, "A3000002B", [Q7_GIVEN, "import math\nprint(math.pi)"], "Here the backward pass breaks.")
+
+
+def test_similar_gives_the_same_files_whatever_the_hash_seed(tmp_path):
+    """Two runs of `quiz1 similar` in processes with other PYTHONHASHSEEDs write the same bytes (copydetect's own
+    k-gram hash is Python's salted hash(): its winnowing then kept other fingerprints in each process)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    write_class(tmp_path)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    got = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": src}
+        r = subprocess.run([sys.executable, "-m", "quiz1.cli", "similar", str(tmp_path)], env=env, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-500:]
+        got.append(((tmp_path / "similarity.csv").read_bytes(), (tmp_path / "similarity.html").read_bytes()))
+    assert got[0][0].count(b"\n") > 2                        # pairs were found: there is something to compare
+    assert got[0] == got[1] == got[2]

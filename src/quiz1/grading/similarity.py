@@ -14,6 +14,12 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
 - **Q6 images**: the same perturbation, a correlation of I0' - I0 (or I1' - I1) between two students of at least
   ``SAME_PERTURBATION`` (two honest gradient attacks on the same M start alike, so the bar is near identity).
 
+The fingerprints are copydetect's, but for one piece: its k-gram hash is Python's ``hash()``, salted afresh in
+every process, so winnowing (which keeps each window's smallest hash) kept other k-grams in each run and pairs near
+the bars came and went (three runs on one class: 36, 35 and 37 shared fingerprints). The tokens (``filter_code``),
+the winnowing (``winnow``) and the highlighting stay copydetect's; each k-gram is hashed here by BLAKE2b
+(``_kgram_hashes``), so ``similarity.csv`` is the same file in every run.
+
 Pairs are found through an inverted index (fingerprint -> submissions), not all-pairs text diffs, so a class of 300
 takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
 ``similarity.csv`` and ``similarity.html``, with the matching code of each pair highlighted side by side.
@@ -104,15 +110,48 @@ class Pair:
                                       ("answers", bool(self.answers)), ("q6", self.q6 >= SAME_PERTURBATION)) if hit)
 
 
-def _fingerprint(code: str, boilerplate=None, window: int = WINDOW):
-    from copydetect import CodeFingerprint
+@dataclass(frozen=True)
+class Fingerprint:
+    """One text's winnowed fingerprints, with the fields of copydetect's ``CodeFingerprint`` that its
+    ``compare_files`` and ``highlight_overlap`` read."""
 
-    return CodeFingerprint("notebook.py", K, window, boilerplate=boilerplate, fp=io.StringIO(code), language="python")
+    raw_code: str
+    filtered_code: str
+    offsets: np.ndarray          # (n, 2) copydetect's map from the filtered text back to the raw one
+    hashes: set                  # the selected k-gram hashes (ints)
+    hash_idx: dict               # hash -> the offsets in the filtered text where its k-gram starts
+    k: int
+    token_coverage: float
+
+
+def _kgram_hashes(text: str, k: int) -> np.ndarray:
+    """Each k-gram of ``text`` hashed to the first 48 bits of its BLAKE2b digest, (len(text) - k + 1,) int64:
+    the same numbers in every process (Python's ``hash()`` is salted per process), and exact in the float buffer
+    copydetect's Python winnowing compares them in."""
+    return np.array([int.from_bytes(hashlib.blake2b(text[i:i + k].encode(), digest_size=6).digest(), "big")
+                     for i in range(len(text) - k + 1)], dtype=np.int64)
+
+
+def _fingerprint(code: str, boilerplate=None, window: int = WINDOW) -> Fingerprint:
+    """copydetect's tokens (``filter_code``) and winnowing, on stable k-gram hashes; ``boilerplate``: hashes set
+    aside."""
+    from copydetect.utils import filter_code, get_token_coverage, winnow
+
+    filtered, offsets = filter_code(code, "notebook.py", "python")
+    hashes, idx = winnow(_kgram_hashes(filtered, K), window, remove_duplicates=False)
+    if boilerplate is not None and len(boilerplate):
+        keep = ~np.isin(hashes, np.asarray(list(boilerplate), dtype=np.int64))
+        hashes, idx = hashes[keep], idx[keep]
+    hash_idx = defaultdict(list)
+    for h, i in zip(hashes.tolist(), idx.tolist()):
+        hash_idx[h].append(i)
+    return Fingerprint(code, filtered, offsets, set(hash_idx), dict(hash_idx), K,
+                       get_token_coverage(hash_idx, K, len(filtered)))
 
 
 def _quiz_hashes() -> set:
     """Every k-gram of the quiz's own code (window 1: not a winnowed sample, whose choice of minima depends on the
-    text around it and on Python's per-process string hashing), so none of it can count as shared."""
+    text around it), so none of it can count as shared."""
     return set(_fingerprint(QUIZ_CODE, window=1).hashes)
 
 
