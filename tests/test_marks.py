@@ -93,7 +93,10 @@ def test_marks_csv_and_the_canvas_file_against_hand_written_ones(tmp_path, capsy
         '"Lee, Bob",12,A0000002B,a0000002b,CS5242,7.50,\n'
         '"Ng, Carol",13,A0000003C,a0000003c,CS5242,8.00,\n')
     dest = tmp_path / "canvas_import.csv"
-    assert main(["export", str(tmp_path), "--canvas", str(canvas), "--out", str(dest), "--missing-zero"]) == 0   # Quiz 1
+    assert main(["export", str(tmp_path), "--canvas", str(canvas), "--out", str(dest), "--missing-zero"]) == 2
+    assert "A0000002B Q3" in capsys.readouterr().err and not dest.exists()    # Q3 waits: refused, nothing written
+    assert main(["export", str(tmp_path), "--canvas", str(canvas), "--out", str(dest), "--missing-zero",
+                 "--allow-pending"]) == 0                                       # Quiz 1
     assert dest.read_text() == (                                                # written by hand: what Canvas takes
         "Student,ID,SIS User ID,SIS Login ID,Section,Assignment 1 (1001),Quiz 1 (1002)\n"
         "    Points Possible,,,,,10.00,15.00\n"
@@ -107,8 +110,8 @@ def test_marks_csv_and_the_canvas_file_against_hand_written_ones(tmp_path, capsy
     assert "<b>10.5</b>" not in page and "<b>8.5</b> of 15" in page and "bonus <b>2</b> of 4" in page
     assert "2.5 / 3" in page and "alice" not in page                            # the mark, not the TA's name
     assert "&lt;b&gt;chain rule&lt;/b&gt; right" in page                         # a comment is text, escaped
-    res = fill_canvas(canvas, tmp_path / "again.csv", list(marks.values()), r, "Quiz 2")
-    assert res.column == "Quiz 2" and res.no_submission == 1 and res.unmatched == ("A0000009Z.zip",)
+    res = fill_canvas(canvas, tmp_path / "again.csv", list(marks.values()), r, "1002", allow_pending=True)
+    assert res.column == "Quiz 1 (1002)" and res.no_submission == 1 and res.unmatched == ("A0000009Z.zip",)
 
 
 def test_export_of_a_folder_without_a_gradebook_or_a_bad_canvas_file_is_one_sentence(tmp_path, capsys):
