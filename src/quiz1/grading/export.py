@@ -248,7 +248,10 @@ def fill_canvas(canvas_export: str | Path, dest: str | Path, marks: list[Student
         old = r[col].strip()
         if new is None:
             continue
-        if old and old != "N/A" and not _same(old, new):
+        if old and old != "N/A" and _same(old, new):   # Canvas holds quiz1's score already: the cell as it was
+            filled += m is not None
+            continue
+        if old and old != "N/A":
             who = f"{r[0].strip()} ({next((r[i].strip() for i in ids if r[i].strip()), '?')})"
             (overwritten if overwrite else kept).append((who, old, new))
             if not overwrite:
