@@ -365,10 +365,12 @@ def marks_summary(out: Path, rubric) -> dict:
         top = rubric.questions[q].marks
         per_q[q] = {"mean": sum(got) / len(got) if got else None, "max": top, "pending": sum(q in m.pending for m in marks),
                     "svg": _histogram_svg(got, top)}
-    pending = [(m.student_id or m.stem, m.stem, q) for m in marks for q in m.pending]
+    twice = duplicates(marks)
+    pending = [(m.stem if (m.student_id or "").upper() in twice else m.student_id or m.stem, m.stem, q)
+               for m in marks for q in m.pending]   # a student with two submissions: the one meant, by its zip
     return {"questions": per_q, "pending": pending, "base": rubric.base, "bonus": rubric.bonus,
             "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks},
-            "duplicates": {sid: [m.zip for m in ms] for sid, ms in duplicates(marks).items()}}
+            "duplicates": {sid: [m.zip for m in ms] for sid, ms in twice.items()}}
 
 
 def report_html(reports: list[dict], stems: list[str], marks: dict | None = None, similar=None) -> str:

@@ -112,7 +112,7 @@ def choose(marks: list[StudentMarks], prefer: str | None = None) -> tuple[list[S
             if unknown:
                 raise ValueError(f"{sid}: {len(ms)} submissions ({names}) and the time of {', '.join(unknown)} is not "
                                  f"recorded (graded by an older quiz1); grade them again with --force, or mark the one "
-                                 f"to export (quiz1 mark OUTDIR STEM ...)")
+                                 f"to export (quiz1 mark OUTDIR ZIP_STEM QUESTION MARKS --by NAME)")
             keep = max(ms, key=lambda m: m.zip_time)
             why = f"the latest ({keep.zip_time})"
         else:
