@@ -331,7 +331,10 @@ def test_two_submissions_for_one_student_are_the_tas_choice(tmp_path, capsys):
     assert "exported A0940005X_resubmit.zip, the latest" in out and "matching no Canvas student" not in out
     mark(tmp_path, "A0940005X", "Q3", 2, "alice")                                    # the TA marks the first one
     assert main(args) == 0 and alice() == "8"                                        # 6 + 2: the one marked
-    assert main(["export", str(tmp_path), "--feedback"]) == 0
+    mark(tmp_path, "A0940005X_resubmit", "Q3", 1, "bob")                             # and another TA the second
+    assert main(args) == 2 and "2 of them carry a TA's mark" in capsys.readouterr().err
+    assert main(args + ["--prefer", "A0940005X_resubmit.zip"]) == 0 and alice() == "4"   # 3 + 1: the one named
+    assert main(["export", str(tmp_path), "--feedback", "--prefer", "A0940005X"]) == 0
     assert "wrote 2 feedback page(s)" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == ["A0940005X.html", "A0940006Y.html"]
     assert "<b>8</b> of 15" in (tmp_path / "feedback" / "A0940005X.html").read_text()

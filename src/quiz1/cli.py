@@ -559,8 +559,9 @@ def make_parser() -> argparse.ArgumentParser:
                     "default: kept)")
     ex.add_argument("--allow-pending", action="store_true", help="export although items wait for a human, leaving "
                     "those students' cells as they are (default: refuse)")
-    ex.add_argument("--prefer", choices=["latest"], help="a student with two submissions: export the latest zip "
-                    "(default: the one a TA marked, else refuse)")
+    ex.add_argument("--prefer", action="append", metavar="latest|ZIP", help="a student with two submissions: export "
+                    "the latest zip, or the zip named (its name or stem; repeat for several students); default: the "
+                    "one a TA marked, else refuse")
     ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
     ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
     ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student: marks, the "

@@ -11,8 +11,8 @@ it was. What reaches Canvas is only what the TAs decided:
 - a cell that already holds a score (or ``EX``) is kept unless ``overwrite``, and each one is listed either way;
 - a student with an item that waits for a human (``gradebook.waiting``: not marked, or flagged) makes the export
   refuse, unless ``allow_pending``, which leaves that student's cell as it was (blank in a new column) and lists it;
-- two submissions for one student are one student's: ``choose`` keeps the one a TA marked, or the latest zip with
-  ``prefer="latest"``, and otherwise refuses naming both;
+- two submissions for one student are one student's: ``choose`` keeps the zip the TA names, or the latest zip, or
+  the one a TA marked, and otherwise refuses naming both;
 - the file is read as UTF-8 (with or without a byte-order mark) or, failing that, Windows-1252 (Excel's "CSV (Comma
   delimited)"), and the reader says which; it is written in UTF-8, with a byte-order mark when the export had one
   or came from Excel. Canvas's own export is UTF-8 and adds the mark only where a user turned on "include byte-order
@@ -97,32 +97,37 @@ def duplicates(marks: list[StudentMarks]) -> dict[str, list[StudentMarks]]:
     return {sid: ms for sid, ms in sorted(by_id.items()) if len(ms) > 1}
 
 
-def choose(marks: list[StudentMarks], prefer: str | None = None) -> tuple[list[StudentMarks], list[str]]:
+def choose(marks: list[StudentMarks], prefer: list[str] | str | None = None) -> tuple[list[StudentMarks], list[str]]:
     """One submission per student, and a line saying each choice made.
 
-    A student with several submissions keeps the latest zip with ``prefer="latest"`` (its time when graded), else the
-    only one a TA marked; otherwise ``ValueError`` naming them all (the TA must choose: nothing is picked at random).
+    A student with several submissions keeps the zip named in ``prefer`` (its name or stem), else the latest zip
+    when ``prefer`` holds ``"latest"`` (its modification time when graded), else the only one a TA marked; otherwise
+    ``ValueError`` naming them all (the TA chooses: nothing is picked at random).
     """
+    prefer = [prefer] if isinstance(prefer, str) else list(prefer or [])
+    named = {p.upper() for p in prefer if p != "latest"}
     chosen = {m.stem for m in marks}
     said = []
     for sid, ms in duplicates(marks).items():
         names = ", ".join(m.zip for m in ms)
-        if prefer == "latest":
+        picked = [m for m in ms if {m.zip.upper(), m.stem.upper()} & named]
+        marked = [m for m in ms if m.ta_marked]
+        if len(picked) == 1:
+            keep, why = picked[0], "named by --prefer"
+        elif "latest" in prefer:
             unknown = [m.zip for m in ms if not m.zip_time]
             if unknown:
                 raise ValueError(f"{sid}: {len(ms)} submissions ({names}) and the time of {', '.join(unknown)} is not "
-                                 f"recorded (graded by an older quiz1); grade them again with --force, or mark the one "
-                                 f"to export (quiz1 mark OUTDIR ZIP_STEM QUESTION MARKS --by NAME)")
+                                 f"recorded (graded by an older quiz1); grade them again with --force, or name the "
+                                 f"one to export: --prefer ZIP")
             keep = max(ms, key=lambda m: m.zip_time)
             why = f"the latest ({keep.zip_time})"
+        elif len(marked) == 1:
+            keep, why = marked[0], "the one a TA marked"
         else:
-            marked = [m for m in ms if m.ta_marked]
-            if len(marked) != 1:
-                raise ValueError(f"{sid}: {len(ms)} submissions ({names}) and {'both carry' if marked else 'neither carries'}"
-                                 f" a TA's mark; choose one: --prefer latest (the zip's time), or mark the one to "
-                                 f"export (quiz1 mark OUTDIR ZIP_STEM QUESTION MARKS --by NAME)")
-            keep = marked[0]
-            why = "the one a TA marked"
+            raise ValueError(f"{sid}: {len(ms)} submissions ({names}) and {len(marked) or 'none'} of them carry a TA's "
+                             f"mark; choose one: --prefer latest (the zip's time), --prefer ZIP (its name), or mark "
+                             f"only the one to export (quiz1 mark OUTDIR ZIP_STEM QUESTION MARKS --by NAME)")
         chosen -= {m.stem for m in ms if m is not keep}
         said.append(f"{sid}: {len(ms)} submissions ({names}); exported {keep.zip}, {why}")
     return [m for m in marks if m.stem in chosen], said
