@@ -147,7 +147,7 @@ def cmd_grade(a) -> int:
 
     for sid, ms in duplicates(class_marks(Path(a.out), rubric)).items():
         print(f"{sid}: {len(ms)} submissions ({', '.join(m.zip for m in ms)}); `quiz1 export` takes the one a TA "
-              f"marks, or the latest zip with --prefer latest")
+              f"marks, the latest zip with --prefer latest, or the zip named with --prefer ZIP")
     if skipped:
         print(f"not graded, the grading machine failed (run `quiz1 grade` again to retry them): {', '.join(skipped)}")
         return 1
