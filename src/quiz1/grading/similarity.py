@@ -296,6 +296,25 @@ def _side_by_side(a: Submission, b: Submission, boilerplate: list) -> tuple[str,
             highlight_overlap(fb.raw_code, sb, "<mark>", "</mark>", escape_html=True)[0])
 
 
+def _delta_png(delta) -> str:
+    """A Q6 change (784,) as a 112 x 112 grey PNG data URI: mid-grey 0, lighter where the student added ink."""
+    import base64
+
+    from PIL import Image
+
+    d = np.asarray(delta, dtype=float).reshape(28, 28)                    # (28, 28)
+    grey = np.clip(128 + 127 * d / (np.abs(d).max() or 1), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(grey).resize((112, 112), Image.NEAREST).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _q6_views(a: Submission, b: Submission) -> list[tuple[str, str, str]]:
+    """(image name, a's change, b's change) for each of I0, I1 both students changed."""
+    return [(name, _delta_png(a.deltas[name]), _delta_png(b.deltas[name])) for name in ("I0", "I1")
+            if len(a.deltas.get(name, [])) == 784 and len(b.deltas.get(name, [])) == 784]
+
+
 def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]:
     """``similarity.csv`` and ``similarity.html`` in ``out``; returns the pairs over a bar."""
 
@@ -319,7 +338,8 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
         shared_md = a.md_own & b.md_own
         md = (_marked_words(a.markdown, shared_md), _marked_words(b.markdown, shared_md)) \
             if "markdown" in p.kinds else None
-        views.append({"pair": p, "a": a, "b": b, "code": code, "markdown": md})
+        q6 = _q6_views(a, b) if "q6" in p.kinds else []
+        views.append({"pair": p, "a": a, "b": b, "code": code, "markdown": md, "q6": q6})
     write_text(out / "similarity.html", template("similarity.html.j2").render(
         views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
         code_bar=CODE_BAR, code_block=CODE_BLOCK, block_share=BLOCK_SHARE, md_bar=MARKDOWN_BAR, share=share,
