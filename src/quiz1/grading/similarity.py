@@ -25,7 +25,9 @@ the winnowing (``winnow``) and the highlighting stay copydetect's; each k-gram i
 
 Pairs are found through an inverted index (fingerprint -> submissions), not all-pairs text diffs, so a class of 300
 takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
-``similarity.csv`` and ``similarity.html``, with the matching code of each pair highlighted side by side.
+``similarity.csv`` and ``similarity.html``, each pair with the evidence of its kinds in panes named by student: the
+matching code (copydetect's highlighting) or the matching explanations (their shared 8-word runs) side by side, the
+shared wrong answer, both Q6 changes drawn.
 """
 from __future__ import annotations
 
