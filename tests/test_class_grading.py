@@ -131,7 +131,7 @@ def test_a_class_with_a_hostile_a_dying_an_endless_and_a_broken_submission(tmp_p
     assert "bubblewrap" in json.loads((out / "A1000005E.json").read_text())["grader"]["sandbox"]
 
 
-def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data):
+def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data, capsys):
     folder = tmp_path / "class"
     folder.mkdir()
     make_zip(folder / "A2000001A.zip", data, {"A2000001A.ipynb": GOOD[:2]})
@@ -164,6 +164,21 @@ def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data):
     assert (row["Q1"], row["Q1 marked by"], row["total (of 15)"], row["bonus (of 4)"]) == ("2", "alice", "2", "2")
     page = (out / "report.html").read_text()
     assert "<h2>Marks</h2>" in page and "2 + 2" in page and "Nothing waits for a human." in page
+    # issue 34, items 11 and 12: one more zip graded alone, a second submission of the same student: the class stays
+    # in grades.csv and report.html, and `grade` names the two submissions
+    late = tmp_path / "late"
+    late.mkdir()
+    make_zip(late / "A2000001A_resubmit.zip", data, {"A2000001A.ipynb": GOOD[:2]})
+    capsys.readouterr()
+    assert main(["grade", str(late / "A2000001A_resubmit.zip"), *args[2:]]) == 0
+    said = capsys.readouterr().out
+    with open(out / "grades.csv") as f:
+        zips = sorted(r["zip"] for r in csv.DictReader(f))
+    assert zips == ["A2000001A.zip", "A2000001A_resubmit.zip"] and \
+        "A2000001A: 2 submissions (A2000001A.zip, A2000001A_resubmit.zip)" in said and "--prefer latest" in said, \
+        (zips, said)
+    page = (out / "report.html").read_text()
+    assert "2 submission(s)" in page and "A2000001A: 2 submissions" in page
 
 
 def test_grading_through_a_dask_cluster(tmp_path, data):

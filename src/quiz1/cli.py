@@ -143,6 +143,11 @@ def cmd_grade(a) -> int:
     skipped = [r["zip"] for r in reports if r.get("graded") is False]
     print(f"graded {len(reports) - len(skipped)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
           f"{a.out}/report.html")
+    from .grading.export import class_marks, duplicates
+
+    for sid, ms in duplicates(class_marks(Path(a.out), rubric)).items():
+        print(f"{sid}: {len(ms)} submissions ({', '.join(m.zip for m in ms)}); `quiz1 export` takes the one a TA "
+              f"marks, the latest zip with --prefer latest, or the zip named with --prefer ZIP")
     if skipped:
         print(f"not graded, the grading machine failed (run `quiz1 grade` again to retry them): {', '.join(skipped)}")
         return 1
@@ -158,7 +163,7 @@ def _graded(outdir: str) -> Path:
 
 
 def cmd_export(a) -> int:
-    from .grading.export import class_marks, fill_canvas, marks_csv
+    from .grading.export import choose, class_marks, fill_canvas, marks_csv
     from .grading.rubric import load_rubric
 
     out = _graded(a.outdir)
@@ -166,6 +171,9 @@ def cmd_export(a) -> int:
         raise ValueError("export: expected --csv FILE, --canvas CANVAS_EXPORT.csv or --feedback but found none of them")
     rubric = load_rubric(a.rubric)
     marks = class_marks(out, rubric)
+    one, chosen = (choose(marks, a.prefer) if a.canvas or a.feedback else (marks, []))   # one submission a student
+    for line in chosen:
+        print(line)
     if a.csv:
         from .data.atomic import write_text
 
@@ -174,19 +182,27 @@ def cmd_export(a) -> int:
               f"{rubric.bonus:g}")
     if a.canvas:
         dest = a.out or str(out / "canvas_import.csv")
-        r = fill_canvas(a.canvas, dest, marks, rubric, a.assignment, missing_zero=a.missing_zero)
-        print(f"wrote {dest}: column '{r.column}' filled for {r.filled} student(s); {r.no_submission} without a "
-              f"submission ({'0' if a.missing_zero else 'blank'})")
+        r = fill_canvas(a.canvas, dest, one, rubric, a.assignment, missing_zero=a.missing_zero, overwrite=a.overwrite,
+                        allow_pending=a.allow_pending)
+        bom = " with a byte-order mark" if r.bom else ""
+        print(f"read {a.canvas} as {r.encoding}; wrote {dest} (UTF-8{bom}): column '{r.column}' filled for "
+              f"{r.filled} student(s); {r.no_submission} without a submission "
+              f"({'0 where the cell was empty' if a.missing_zero else 'left as they were'})")
         if r.pending:
-            print(f"left blank, a human has not marked every question: {', '.join(r.pending)} "
-                  f"({', '.join(sorted({q for m in marks if m.student_id in r.pending for q in m.pending}))})")
+            waits = "; ".join(f"{sid} {' '.join(qs)}" for sid, qs in r.pending)
+            print(f"{sum(len(qs) for _, qs in r.pending)} item(s) wait for a human; exported with those students' "
+                  f"cells left as they were: {waits}")
+        for who, old, new in r.overwritten:
+            print(f"overwritten (--overwrite): {who}: Canvas had {old}, now {new}")
+        for who, old, new in r.kept:
+            print(f"kept Canvas's score: {who}: {old} (quiz1's would be {new}; --overwrite to replace it)")
         if r.unmatched:
             print(f"submissions matching no Canvas student (not imported): {', '.join(r.unmatched)}")
     if a.feedback:
         from .grading.export import write_feedback
 
-        written = write_feedback(out, out / "feedback", marks, rubric)
-        print(f"wrote {len(written)} feedback page(s) to {out / 'feedback'}")
+        written = write_feedback(out, out / "feedback", one, rubric)
+        print(f"wrote {len(set(written))} feedback page(s) to {out / 'feedback'}")
     return 0
 
 
@@ -544,8 +560,16 @@ def make_parser() -> argparse.ArgumentParser:
     ex.add_argument("outdir", metavar="OUTDIR")
     ex.add_argument("--csv", metavar="FILE", help="per-question marks, total, bonus, who marked each")
     ex.add_argument("--canvas", metavar="CANVAS_EXPORT.csv", help="the course's Canvas gradebook export to fill")
-    ex.add_argument("--assignment", metavar="NAME", default="Quiz 1", help="the Canvas column to fill (default 'Quiz 1', "
-                    "which matches 'Quiz 1 (123456)'; a new column when none matches)")
+    ex.add_argument("--assignment", metavar="NAME_OR_ID", default="Quiz 1", help="the Canvas column to fill: the "
+                    "assignment's name or Canvas id, exactly ('Quiz 1' or '123456' match 'Quiz 1 (123456)'; default "
+                    "'Quiz 1'); no match is refused, never a new column")
+    ex.add_argument("--overwrite", action="store_true", help="replace scores Canvas already holds (each is listed; "
+                    "default: kept)")
+    ex.add_argument("--allow-pending", action="store_true", help="export although items wait for a human, leaving "
+                    "those students' cells as they are (default: refuse)")
+    ex.add_argument("--prefer", action="append", metavar="latest|ZIP", help="a student with two submissions: export "
+                    "the latest zip, or the zip named (its name or stem; repeat for several students); default: the "
+                    "one a TA marked, else refuse")
     ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
     ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
     ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student: marks, the "

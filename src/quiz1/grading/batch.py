@@ -10,6 +10,7 @@ which is imported only then.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -58,6 +59,17 @@ def zip_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def zip_time(path: Path) -> str | None:
+    """The zip file's modification time, UTC, ISO 8601 (``export --prefer latest`` orders a student's submissions by
+    it); None when it cannot be read."""
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    except OSError:
+        return None
+
+
 def make_executor(opts: Options):
     """The executor every zip of a class runs through (the sandboxed one unless ``opts.sandbox`` is off)."""
     if not opts.sandbox:
@@ -104,7 +116,7 @@ def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
     zip_path = Path(zip_path)
     t0 = time.monotonic()
     grader = {"quiz1_version": quiz1_version(), "zip_sha256": None, "sandbox": None,
-              "options": key if key is not None else options_key(opts)}
+              "options": key if key is not None else options_key(opts), "zip_time": zip_time(zip_path)}
     notebooks = {}
     try:
         grader["zip_sha256"] = zip_sha256(zip_path)
@@ -182,8 +194,6 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
     The machine's self-check runs first, where the zips will run (here, or on a worker of ``scheduler``); when it
     fails, ``MachineError`` is raised and nothing is written.
     """
-    import contextlib
-
     from tqdm.auto import tqdm
 
     out = Path(out)
@@ -250,8 +260,27 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
                 except Exception as e:  # noqa: BLE001 -- a failed comparison must not cost the class its grade sheet
                     similar = None
                     print(f"quiz1: similar submissions not computed ({e.__class__.__name__}: {e})", file=sys.stderr)
-                write_sheet(out, rows, [stems[i] for i in sorted(reports)], rubric, similar)
+                whole = class_reports(out, {stems[i]: reports[i] for i in sorted(reports)})
+                write_sheet(out, list(whole.values()), list(whole), rubric, similar)
     return [reports[i] for i in range(len(zips))]
+
+
+def class_reports(out: Path, fresh: dict) -> dict:
+    """Stem -> report of every submission in ``out``'s gradebook (read from ``<stem>.json``), with ``fresh`` ones (this
+    run's) in place: a run on one zip keeps the rest of the class in grades.csv and report.html. Sorted by stem."""
+    from .gradebook import connect
+
+    with contextlib.closing(connect(out)) as db:
+        stems = [r["stem"] for r in db.execute("SELECT stem FROM submissions")]
+    whole = {}
+    for stem in stems:
+        if stem not in fresh:
+            try:
+                whole[stem] = json.loads((out / f"{stem}.json").read_text())
+            except (OSError, ValueError):
+                continue
+    whole.update(fresh)
+    return dict(sorted(whole.items()))
 
 
 def _refuse_if(problem: str | None) -> None:
@@ -325,8 +354,9 @@ def _histogram_svg(values: list[float], top: float) -> str:
 
 
 def marks_summary(out: Path, rubric) -> dict:
-    """Per question: the mean mark over the marked items, a histogram, how many wait for a human; the class totals."""
-    from .export import class_marks
+    """Per question: the mean mark over the marked items, a histogram, how many wait for a human (not marked, or
+    flagged: ``gradebook.waiting``); the class totals; the students with more than one submission."""
+    from .export import class_marks, duplicates
 
     marks = class_marks(out, rubric)
     per_q = {}
@@ -335,9 +365,12 @@ def marks_summary(out: Path, rubric) -> dict:
         top = rubric.questions[q].marks
         per_q[q] = {"mean": sum(got) / len(got) if got else None, "max": top, "pending": sum(q in m.pending for m in marks),
                     "svg": _histogram_svg(got, top)}
-    pending = [(m.student_id or m.stem, m.stem, q) for m in marks for q in m.pending]
+    twice = duplicates(marks)
+    pending = [(m.stem if (m.student_id or "").upper() in twice else m.student_id or m.stem, m.stem, q)
+               for m in marks for q in m.pending]   # a student with two submissions: the one meant, by its zip
     return {"questions": per_q, "pending": pending, "base": rubric.base, "bonus": rubric.bonus,
-            "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks}}
+            "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks},
+            "duplicates": {sid: [m.zip for m in ms] for sid, ms in twice.items()}}
 
 
 def report_html(reports: list[dict], stems: list[str], marks: dict | None = None, similar=None) -> str:

@@ -132,6 +132,13 @@ def set_mark(out: str | Path, stem: str, question: str, marks: float, by: str, v
         return version + 1
 
 
+def waiting(it: dict) -> bool:
+    """Whether an item waits for a human: no mark yet (a verdict the rubric leaves to a TA), or flagged (the verdict
+    changed under a TA's mark, which is kept but needs another look). The one rule ``report.html``, the review page's
+    count and ``export`` all use."""
+    return it["marks"] is None or bool(it["flagged"])
+
+
 def items(out: str | Path) -> list[dict]:
     """Every item of the gradebook, with its submission's zip and student id."""
     with closing(connect(out)) as db:

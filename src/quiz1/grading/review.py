@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark
+from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark, waiting
 from .report import QUESTIONS, VERDICTS, q5_plot, template
 from .rubric import Rubric, load_rubric
 from .sections import cell_questions
@@ -202,7 +202,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         q, v, flagged, everything = filters(request)
         shown = _queue(out, q, v, flagged, everything)
         need = [it for it in items(out) if it["graded"] and needs_human(it)]
-        return page("review_queue.html.j2", items=shown, done=sum(reviewed(it) for it in need), total=len(need),
+        return page("review_queue.html.j2", items=shown, done=sum(not waiting(it) for it in need), total=len(need),
                     questions=QUESTIONS, verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
                     query=request.url.query, rubric=rubric)
 

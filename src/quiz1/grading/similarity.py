@@ -7,16 +7,27 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
   scored as the share of the smaller submission's fingerprints the two have in common, after removing what everyone
   shares: the quiz's own code (Q2's ``print_compute_tree``, Q7's class G and main block) and fingerprints found in
   more than ``COMMON_SHARE`` of the class; fingerprinted cell by cell, so reordering cells changes nothing; flagged
-  at a share of ``CODE_BAR`` or ``CODE_BLOCK`` fingerprints in common (one question copied out of seven);
+  at a share of ``CODE_BAR``, or at ``CODE_BLOCK`` fingerprints in common (a copied block) when they are also at
+  least ``BLOCK_SHARE`` of the smaller side: the usual training loop and plotting lines two honest students both
+  write reach 23 fingerprints between two whole notebooks of the tests' class, but only 0.097 of the smaller one,
+  while a question copied between two whole notebooks there is 0.412 of it (87 fingerprints); the bar lies between;
 - **markdown**: the same on the explanations' words (normalised, 8-word shingles);
 - **answers**: the same *wrong* value (Q1, Q2's vector, Q7's gradients): strong evidence, since independent mistakes
-  rarely agree;
+  rarely agree; but not the quiz's own RuntimeError, which every student who left Q7 unfixed shows;
 - **Q6 images**: the same perturbation, a correlation of I0' - I0 (or I1' - I1) between two students of at least
   ``SAME_PERTURBATION`` (two honest gradient attacks on the same M start alike, so the bar is near identity).
 
+The fingerprints are copydetect's, but for one piece: its k-gram hash is Python's ``hash()``, salted afresh in
+every process, so winnowing (which keeps each window's smallest hash) kept other k-grams in each run and pairs near
+the bars came and went (three runs on one class: 36, 35 and 37 shared fingerprints). The tokens (``filter_code``),
+the winnowing (``winnow``) and the highlighting stay copydetect's; each k-gram is hashed here by BLAKE2b
+(``_kgram_hashes``), so ``similarity.csv`` is the same file in every run.
+
 Pairs are found through an inverted index (fingerprint -> submissions), not all-pairs text diffs, so a class of 300
 takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
-``similarity.csv`` and ``similarity.html``, with the matching code of each pair highlighted side by side.
+``similarity.csv`` and ``similarity.html``, each pair with the evidence of its kinds in panes named by student: the
+matching code (copydetect's highlighting) or the matching explanations (their shared 8-word runs) side by side, the
+shared wrong answer, both Q6 changes drawn.
 """
 from __future__ import annotations
 
@@ -35,12 +46,14 @@ import nbformat
 import numpy as np
 
 from ..data.atomic import write_text
+from .checks import QUIZ_Q7_ERROR
 from .report import template
 
 K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)
 COMMON_SHARE = 0.3                # a fingerprint in more than this share of the class is boilerplate
 CODE_BAR, MARKDOWN_BAR = 0.5, 0.5   # shares of the smaller side's own fingerprints
-CODE_BLOCK = 8                      # or this many shared code fingerprints: a block of about 40 tokens or more
+CODE_BLOCK = 8                      # or this many shared code fingerprints: a block of about 40 tokens or more ...
+BLOCK_SHARE = 0.2                   # ... that is also this share of the smaller side (measured: see above)
 SAME_PERTURBATION = 0.99            # correlation of I0' - I0 between two students: the same perturbation
 SHINGLE = 8
 QUIZ_CODE = '''
@@ -85,6 +98,7 @@ class Submission:
     cells: list = field(default_factory=list)     # the code cells' sources
     code_hashes: set = field(default_factory=set)  # their fingerprints, cell by cell (none spans two cells)
     md_hashes: set = field(default_factory=set)
+    md_own: set = field(default_factory=set)       # its shingles that count (not in more than COMMON_SHARE of the class)
 
 
 @dataclass(frozen=True)
@@ -99,27 +113,89 @@ class Pair:
 
     @property
     def kinds(self) -> tuple:
-        code = self.code >= CODE_BAR and self.shared >= 3 or self.shared >= CODE_BLOCK
+        code = self.code >= CODE_BAR and self.shared >= 3 or self.shared >= CODE_BLOCK and self.code >= BLOCK_SHARE
         return tuple(k for k, hit in (("code", code), ("markdown", self.markdown >= MARKDOWN_BAR),
                                       ("answers", bool(self.answers)), ("q6", self.q6 >= SAME_PERTURBATION)) if hit)
 
 
-def _fingerprint(code: str, boilerplate=None, window: int = WINDOW):
-    from copydetect import CodeFingerprint
+@dataclass(frozen=True)
+class Fingerprint:
+    """One text's winnowed fingerprints, with the fields of copydetect's ``CodeFingerprint`` that its
+    ``compare_files`` and ``highlight_overlap`` read."""
 
-    return CodeFingerprint("notebook.py", K, window, boilerplate=boilerplate, fp=io.StringIO(code), language="python")
+    raw_code: str
+    filtered_code: str
+    offsets: np.ndarray          # (n, 2) copydetect's map from the filtered text back to the raw one
+    hashes: set                  # the selected k-gram hashes (ints)
+    hash_idx: dict               # hash -> the offsets in the filtered text where its k-gram starts
+    k: int
+    token_coverage: float
+
+
+def _kgram_hashes(text: str, k: int) -> np.ndarray:
+    """Each k-gram of ``text`` hashed to the first 48 bits of its BLAKE2b digest, (len(text) - k + 1,) int64:
+    the same numbers in every process (Python's ``hash()`` is salted per process), and exact in the float buffer
+    copydetect's Python winnowing compares them in."""
+    return np.array([int.from_bytes(hashlib.blake2b(text[i:i + k].encode(), digest_size=6).digest(), "big")
+                     for i in range(len(text) - k + 1)], dtype=np.int64)
+
+
+def _fingerprint(code: str, boilerplate=None, window: int = WINDOW) -> Fingerprint:
+    """copydetect's tokens (``filter_code``) and winnowing, on stable k-gram hashes; ``boilerplate``: hashes set
+    aside."""
+    from copydetect.utils import filter_code, get_token_coverage, winnow
+
+    filtered, offsets = filter_code(code, "notebook.py", "python")
+    hashes, idx = winnow(_kgram_hashes(filtered, K), window, remove_duplicates=False)
+    if boilerplate is not None and len(boilerplate):
+        keep = ~np.isin(hashes, np.asarray(list(boilerplate), dtype=np.int64))
+        hashes, idx = hashes[keep], idx[keep]
+    hash_idx = defaultdict(list)
+    for h, i in zip(hashes.tolist(), idx.tolist()):
+        hash_idx[h].append(i)
+    return Fingerprint(code, filtered, offsets, set(hash_idx), dict(hash_idx), K,
+                       get_token_coverage(hash_idx, K, len(filtered)))
 
 
 def _quiz_hashes() -> set:
     """Every k-gram of the quiz's own code (window 1: not a winnowed sample, whose choice of minima depends on the
-    text around it and on Python's per-process string hashing), so none of it can count as shared."""
+    text around it), so none of it can count as shared."""
     return set(_fingerprint(QUIZ_CODE, window=1).hashes)
 
 
+def _words(text: str) -> list[re.Match]:
+    return list(re.finditer(r"[A-Za-z0-9]+", text))
+
+
+def _shingle(words: list[str]) -> str:
+    return hashlib.blake2b(" ".join(w.lower() for w in words).encode(), digest_size=8).hexdigest()
+
+
 def _shingles(text: str) -> set:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8).hexdigest()
-            for i in range(max(0, len(words) - SHINGLE + 1))}
+    words = [m.group(0) for m in _words(text)]
+    return {_shingle(words[i:i + SHINGLE]) for i in range(max(0, len(words) - SHINGLE + 1))}
+
+
+def _marked_words(text: str, shared: set) -> str:
+    """``text`` escaped, with the words of each of its shingles in ``shared`` in ``<mark>``."""
+    found = _words(text)
+    words = [m.group(0) for m in found]
+    hit = [False] * len(words)
+    for i in range(max(0, len(words) - SHINGLE + 1)):
+        if _shingle(words[i:i + SHINGLE]) in shared:
+            hit[i:i + SHINGLE] = [True] * SHINGLE
+    parts, at, i = [], 0, 0
+    while i < len(found):
+        if not hit[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(found) and hit[j + 1]:
+            j += 1
+        start, end = found[i].start(), found[j].end()
+        parts += [html.escape(text[at:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        at, i = end, j + 1
+    return "".join(parts) + html.escape(text[at:])
 
 
 def _wrong_values(report: dict) -> dict:
@@ -127,6 +203,8 @@ def _wrong_values(report: dict) -> dict:
     for q in ("Q1", "Q2", "Q7"):
         v = report.get("questions", {}).get(q, {})
         if v.get("status") == "wrong" and v.get("found") and v["found"] != "no value printed":
+            if q == "Q7" and QUIZ_Q7_ERROR.search(v["found"]):   # the quiz's own error, not an answer
+                continue
             out[q] = re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", v["found"]).strip()   # the value, not where
     return out
 
@@ -159,6 +237,8 @@ def similar_pairs(subs: list[Submission], share: float = COMMON_SHARE) -> list[P
     md_count = Counter(h for s in subs for h in s.md_hashes)
     own = {s.stem: {h for h in s.code_hashes if h not in quiz and code_count[h] <= limit} for s in subs}
     own_md = {s.stem: {h for h in s.md_hashes if md_count[h] <= limit} for s in subs}
+    for s in subs:
+        s.md_own = own_md[s.stem]
     shared_code, shared_md = Counter(), Counter()
     for index, counts, sets in ((defaultdict(list), shared_code, own), (defaultdict(list), shared_md, own_md)):
         for stem, hashes in sets.items():
@@ -218,6 +298,25 @@ def _side_by_side(a: Submission, b: Submission, boilerplate: list) -> tuple[str,
             highlight_overlap(fb.raw_code, sb, "<mark>", "</mark>", escape_html=True)[0])
 
 
+def _delta_png(delta) -> str:
+    """A Q6 change (784,) as a 112 x 112 grey PNG data URI: mid-grey 0, lighter where the student added ink."""
+    import base64
+
+    from PIL import Image
+
+    d = np.asarray(delta, dtype=float).reshape(28, 28)                    # (28, 28)
+    grey = np.clip(128 + 127 * d / (np.abs(d).max() or 1), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(grey).resize((112, 112), Image.NEAREST).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _q6_views(a: Submission, b: Submission) -> list[tuple[str, str, str]]:
+    """(image name, a's change, b's change) for each of I0, I1 both students changed."""
+    return [(name, _delta_png(a.deltas[name]), _delta_png(b.deltas[name])) for name in ("I0", "I1")
+            if len(a.deltas.get(name, [])) == 784 and len(b.deltas.get(name, [])) == 784]
+
+
 def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]:
     """``similarity.csv`` and ``similarity.html`` in ``out``; returns the pairs over a bar."""
 
@@ -235,10 +334,16 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
     write_text(out / "similarity.csv", buf.getvalue())
     boiler = list(_quiz_hashes())
     views = []
-    for p in pairs[:100]:
-        left, right = _side_by_side(by_stem[p.a], by_stem[p.b], boiler)
-        views.append({"pair": p, "a": by_stem[p.a], "b": by_stem[p.b], "left": left, "right": right})
+    for p in pairs[:100]:   # each pair with the evidence of its kinds: code, explanations, answers, Q6
+        a, b = by_stem[p.a], by_stem[p.b]
+        code = _side_by_side(a, b, boiler) if "code" in p.kinds else None
+        shared_md = a.md_own & b.md_own
+        md = (_marked_words(a.markdown, shared_md), _marked_words(b.markdown, shared_md)) \
+            if "markdown" in p.kinds else None
+        q6 = _q6_views(a, b) if "q6" in p.kinds else []
+        views.append({"pair": p, "a": a, "b": b, "code": code, "markdown": md, "q6": q6})
     write_text(out / "similarity.html", template("similarity.html.j2").render(
         views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
-        code_bar=CODE_BAR, code_block=CODE_BLOCK, md_bar=MARKDOWN_BAR, share=share, q6_bar=SAME_PERTURBATION))
+        code_bar=CODE_BAR, code_block=CODE_BLOCK, block_share=BLOCK_SHARE, md_bar=MARKDOWN_BAR, share=share,
+        q6_bar=SAME_PERTURBATION))
     return pairs
