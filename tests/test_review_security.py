@@ -197,3 +197,11 @@ def test_two_tas_mark_a_class_with_the_keyboard_while_another_page_attacks(tmp_p
     machine = {k: (3.0 if k[1] == "Q1" else 0.0, "machine") for k in got if k[1] not in ("Q3", "Q4")}  # Q1 correct
     assert got == {**machine, **{k: (float(v), "alice") for k, v in alice_keys.items()},
                    **{k: (float(v), "bob") for k, v in bob_keys.items()}}
+    # what reaches Canvas is exactly what they set: Q1's 3 + alice's Q3 + bob's Q4, the rest 0 (added by hand)
+    canvas = tmp_path / "canvas.csv"
+    canvas.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (12345)\n    Points Possible,,,,,15.00\n"
+                      + "".join(f"S{k},{k},{sid},x,CS5242,\n" for k, sid in enumerate(VICTIMS)))
+    assert main(["export", str(out), "--canvas", str(canvas), "--assignment", "12345", "--out",
+                 str(tmp_path / "import.csv")]) == 0
+    rows = (tmp_path / "import.csv").read_text(encoding="utf-8-sig").splitlines()[2:]
+    assert {r.split(",")[2]: float(r.split(",")[5]) for r in rows} == {"A0000001A": 6, "A0000002B": 9, "A0000003C": 5}
