@@ -205,7 +205,7 @@ HEDGE = re.compile(r"^\W*(?:or|either)\b|\bor\W*$|\bor (?:maybe|perhaps|possibly
 COLLECTIVE = re.compile(r"\bone of (?:these|the following|them|those|the above)\b|\b(?:options|candidates|alternatives|"
                         r"possibilities|possible answers)\b|\bnot sure which\b|\bany of (?:these|them|the above)\b|"
                         r"\beither\b|\bpick one\b", re.I)
-CLAUSES = re.compile(r"\n\s*\n|(?<=[.!?])\s+")
+CLAUSES = re.compile(r"\n\s*\n|(?<=[.!?;,])\s+")
 COMPACT = 80       # characters of prose between formulas still read as one run of them (a list of alternatives)
 TEXT_IN_MATH = re.compile(r"\\(?:text\w*|mbox|mathrm)\s*\{([^{}]*)\}")
 NAMES_IN_TEXT = re.compile(r"[A-Za-z]|(?i:relu|sigmoid|sgn|sign|diag|ce|loss|softmax|exp|tanh|max|step|heaviside|"
@@ -221,7 +221,7 @@ class Unit:
     formula: Formula
     lead: str                       # the visible prose between the previous chain and this one
     heading: str = ""               # the last heading above it
-    tail: str = ""                  # the prose between it and the next chain
+    tail: str | None = None         # the prose between it and the next chain (or the next heading)
     disowned: str | None = None     # why the text disowns it
     cand: Candidate | None = None   # its last right side, when its left side is dL/dx (or dL/ds, dL/df)
     pos: int = 0
@@ -273,10 +273,12 @@ def read_units(pieces: list) -> tuple[list[Unit], list[str]]:
             prose.append("\n\n")
         block = p.block
         if isinstance(p, Text):
-            if p.heading:
+            if p.heading:                          # a heading ends what the prose before it says
                 heading = heading + p.text if p.block == heading_block else p.text
                 heading_block = p.block
-                prose.append("\n\n")
+                if units and units[-1].tail is None:
+                    units[-1].tail = "".join(prose)
+                prose = []
             else:
                 prose.append(p.text)
             continue
@@ -290,11 +292,11 @@ def read_units(pieces: list) -> tuple[list[Unit], list[str]]:
             for sides in statements(part):
                 u = Unit(sides, p, "".join(prose), heading, pos=len(units))
                 u.cand = _chain_candidate(sides, p.tex)
-                if units:
+                if units and units[-1].tail is None:
                     units[-1].tail = u.lead
                 units.append(u)
                 prose = []
-    if units:
+    if units and units[-1].tail is None:
         units[-1].tail = "".join(prose)
     _disown(units)
     return units, hidden
@@ -305,7 +307,7 @@ def _disown(units: list[Unit]) -> None:
     disown what follows ("Not my answer:"), or followed by words that disown it ("(wrong)")."""
     for k, u in enumerate(units):
         lead = _clauses(u.lead)
-        tail = _clauses(u.tail)
+        tail = _clauses(u.tail or "")
         side = unwrap(u.cand.tex).strip() if u.cand else ""
         if u.formula.struck:
             u.disowned = "struck through"
@@ -317,7 +319,8 @@ def _disown(units: list[Unit]) -> None:
             u.disowned = f"introduced as '{lead[-1][:60]}'"
         elif tail and (DISOWN_AFTER.search(tail[0]) or DISOWN.search(tail[0])) and not tail[0].endswith(":"):
             u.disowned = f"followed by '{tail[0][:60]}'"
-        elif k and not u.lead.strip() and units[k - 1].disowned and not units[k - 1].disowned.startswith("followed"):
+        elif k and not u.lead.strip() and units[k - 1].disowned and not units[k - 1].disowned.startswith("followed") \
+                and units[k - 1].heading == u.heading:        # the next line of what was disowned, no word between
             u.disowned = units[k - 1].disowned
 
 
@@ -345,7 +348,7 @@ def _alternatives(units: list[Unit], own: list[Unit]) -> tuple[list[Unit], str]:
         if len(_between(units, a, b).strip()) > COMPACT or a.heading != b.heading:
             break
         run.insert(0, a)
-    said = [u.lead for u in run] + _clauses(final.tail)[:1]
+    said = [u.lead for u in run] + _clauses(final.tail or "")[:2]
     if len(run) > 1 and any(COLLECTIVE.search(t) for t in said):
         word = next(COLLECTIVE.search(t).group(0) for t in said if COLLECTIVE.search(t))
         how.append(f"offered as '{word}'")

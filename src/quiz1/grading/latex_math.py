@@ -146,6 +146,24 @@ CONTINUES = re.compile(r"(?:[-+*]|\\(?:cdot|times|odot|circ|ast)(?![A-Za-z]))")
 OPEN_END = re.compile(r"(?:[-+*]|\\(?:cdot|times|odot)(?![A-Za-z]))\s*$")
 
 
+def _one_line(side: str) -> str:
+    """A side broken over lines inside brackets (``\\Big[a \\\\ &\\quad + b\\Big]``) as one line; the rows of a
+    matrix or a case split (inside ``\\begin ... \\end``) are kept."""
+    out, env, k = [], 0, 0
+    while k < len(side):
+        if side.startswith("\\begin", k):
+            env += 1
+        elif side.startswith("\\end", k):
+            env -= 1
+        elif env <= 0 and (side.startswith("\\\\", k) or side[k] in "&;"):   # ";": a \quad inside brackets
+            out.append(" ")
+            k += 2 if side[k] == "\\" else 1
+            continue
+        out.append(side[k])
+        k += 1
+    return "".join(out)
+
+
 def unwrap(t: str, commands=("boxed", "displaystyle")) -> str:
     """``t`` without the wrappers ``\\boxed{...}`` (and the like): their braces go, their content stays."""
     for cmd in commands:
@@ -173,7 +191,7 @@ def statements(formula: str) -> list[list[str]]:
         head = re.sub(r"^(?:\s|&|\{\})+", "", stmt)
         if not head.strip(" ,."):
             continue
-        sides = [s.strip(" ,.&") for s in _top_split(head, re.compile(r"=(?!=)"))]
+        sides = [_one_line(s).strip(" ,.&") for s in _top_split(head, re.compile(r"=(?!=)"))]
         if chains and head.startswith("="):      # an aligned line "&= ..." continues the chain above
             chains[-1] += [s for s in sides if s]
             last = chains[-1]
