@@ -325,3 +325,46 @@ def test_markdown_is_read_as_jupyter_renders_it():
     pieces = read_markdown([r"Price \$5 and `$code$`, then $a_i * b_j$ and $$\begin{pmatrix}1\\2\end{pmatrix}$$"])
     formulas = [p.tex for p in pieces if isinstance(p, Formula)]
     assert formulas == ["$a_i * b_j$", r"$$\begin{pmatrix}1\\2\end{pmatrix}$$"]
+
+
+# --------------------------------------------------------------------------
+# one notebook graded end to end in the sandbox: the formula its code displays, with a macro of an earlier cell, is
+# the answer; the right formula in an HTML comment is not
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from students import seeded_data
+
+    return seeded_data(tmp_path_factory.mktemp("quizdata"))
+
+
+def test_a_graded_notebook_reads_q3_as_rendered(tmp_path, data):
+    from quiz1.grading import grade_submission
+    from quiz1.grading.batch import Options, make_executor
+    from quiz1.grading.sandbox import bwrap_problem
+    from students import code, make_zip, md
+
+    if bwrap_problem() is not None:
+        pytest.skip(f"no sandbox here: {bwrap_problem()}")
+    cells = [md(r"# Notation: $\newcommand{\pd}[2]{\frac{\partial #1}{\partial #2}}$"),
+             md("## Question 3"), md(f"Derived by hand, then displayed below. <!-- $${R}$$ -->"),
+             code("from IPython.display import Math, display\n"
+                  r"display(Math(r'\pd{L}{x_i} = (\sigma(s) - y)\sum_j W_{ij} v_j'))")]
+    rep = grade_submission(make_zip(tmp_path / "A9300001A.zip", data, {"A9300001A.ipynb": cells}), progress=False,
+                           executor=make_executor(Options(threads=1)), data=data, timeout=300, variants=0)
+    q3 = rep.questions["Q3"]
+    assert q3.status == "wrong", rep.table()          # the displayed formula loses the ReLU path; the comment is unseen
+    assert "the TA does not see (in an HTML comment)" in q3.note and "H(" not in q3.found     # read: no ReLU path
+
+
+def test_a_bare_alternative_after_or_is_offered_for_dl_dx_too():
+    assert verdict(f"$${R} \\quad\\text{{or}}\\quad (\\sigma(s) - y)\\sum_j W_{{ij}} v_j$$").status == "unverified"
+    assert verdict(f"$${R}$$, or perhaps $$(y - \\sigma(s))\\sum_j W_{{ij}}(\\mathbb 1[f_j>0] + v_j)$$").status == \
+        "unverified"
+
+
+def test_a_hostile_cell_is_read_without_crashing():
+    deep = "$$" + LHS + " = " + "{" * 3000 + "y" + "}" * 3000 + "$$"
+    assert verdict(deep).status in ("wrong", "unverified")
+    many = "$" * 20001 + r"\begin{x}" * 3000
+    assert read_markdown([many]) is not None

@@ -164,7 +164,8 @@ def _check(c: Candidate, raw_defs: dict, pts: list[Point]):
         except NotParsed as e:
             reason = reason or str(e)
             continue
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, sp.ShapeError, AttributeError) as e:
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, sp.ShapeError, AttributeError,
+                RecursionError) as e:
             reason = reason or f"{e.__class__.__name__} while evaluating it"
             continue
         if diff is None:
@@ -289,7 +290,10 @@ def read_units(pieces: list) -> tuple[list[Unit], list[str]]:
             if kind == "text":
                 prose.append(part)
                 continue
-            for sides in statements(part):
+            chains = statements(part)
+            if not chains and units and units[-1].cand and HEDGE.search("".join(prose)):
+                chains = [[units[-1].sides[0], part.strip()]]      # "dL/dx = A, or B": B is offered for dL/dx too
+            for sides in chains:
                 u = Unit(sides, p, "".join(prose), heading, pos=len(units))
                 u.cand = _chain_candidate(sides, p.tex)
                 if units and units[-1].tail is None:

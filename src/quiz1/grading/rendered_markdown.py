@@ -20,6 +20,7 @@ version 3), the union of what either hides is taken as hidden: what is left is v
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -30,9 +31,12 @@ BLACK = (0.0, 0.0, 0.0, 1.0)
 NEAR = 0.1          # a colour within 0.1 of the background in every channel (of 1) is not seen
 MAX_EXPANSIONS = 1000   # macro expansions in one formula before it is taken as recursive (MathJax stops too)
 MAX_TOKENS = 20000
+MAX_SOURCE = 100_000    # characters of one cell read (a Markdown cell is a few thousand)
+MAX_FORMULAS = 2000     # formulas of one cell read
+MAX_ENVS = 200          # \begin{...} of one cell looked at (each is matched to its \end by a search to the end)
 TEX_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|#[1-9#]|\s+|.", re.S)
-FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.S | re.M)
-CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+FENCE = re.compile(r"^[ \t]{0,3}(?:(`{3,})(?!`)[^`\n]*|(~{3,})(?!~)[^\n]*)\n.*?(?:^[ \t]{0,3}(?:\1`*|\2~*)[ \t]*$|\Z)",
+                   re.S | re.M)
 COMMENT = re.compile(r"<!--(?:-?>|.*?-->|.*\Z)", re.S)
 PLACE = re.compile(r"@@(\d+)@@")
 BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr",
@@ -541,7 +545,10 @@ class _Visible:
 def visible_tex(tex: str, fg: tuple = BLACK, bg: tuple = WHITE) -> tuple[str, list[str], list[str]]:
     """``tex`` without what MathJax draws invisibly; (what is left, the parts removed, problems)."""
     v = _Visible()
-    kept = v.walk(_tree(tex_tokens(tex)), fg, bg)
+    try:
+        kept = v.walk(_tree(tex_tokens(tex)), fg, bg)
+    except RecursionError:
+        return tex, [], ["groups nested too deep to read"]
     return kept, v.removed, v.problems
 
 
@@ -550,23 +557,43 @@ def visible_tex(tex: str, fg: tuple = BLACK, bg: tuple = WHITE) -> tuple[str, li
 
 def _protected(text: str) -> list[tuple[int, int]]:
     """Spans of fenced code blocks and code spans (no math inside them)."""
-    spans = [m.span() for m in FENCE.finditer(text)]
-    for m in CODE_SPAN.finditer(text):
-        if not any(a <= m.start() < b for a, b in spans):
-            spans.append(m.span())
-    return spans
+    fences = [m.span() for m in FENCE.finditer(text)]
+    runs = [m.span() for m in re.finditer(r"`+", text)
+            if not any(a <= m.start() < b for a, b in fences[:50])]    # a run of backticks opens a code span
+    by_len: dict = {}
+    for k, (a, b) in enumerate(runs):
+        by_len.setdefault(b - a, []).append(k)
+    spans, k = list(fences), 0
+    while k < len(runs):
+        a, b = runs[k]
+        same = by_len[b - a]
+        nxt = bisect.bisect_right(same, k)
+        if nxt < len(same):                                        # closed by the next run of the same length
+            spans.append((a, runs[same[nxt]][1]))
+            k = same[nxt] + 1
+        else:
+            k += 1
+    return sorted(spans)
 
 
 def pull_math(text: str) -> tuple[str, list[tuple[str, str, str]]]:
     """``text`` with each formula replaced by ``@@k@@``, and the formulas: (opening, body, closing)."""
+    text = text[:MAX_SOURCE]
     spans = _protected(text)
-    out, found, k = [], [], 0
+    starts = [a for a, _ in spans]
+    out, found, k, tries, envs = [], [], 0, 0, 0
     opener = re.compile(r"\\\$|\$\$|\$|\\\[|\\\(|\\begin\{([A-Za-z]+\*?)\}")
     while True:
         m = opener.search(text, k)
-        if m is None:
+        tries += 1
+        if m is None or len(found) >= MAX_FORMULAS or tries > 4 * MAX_FORMULAS:
             break
-        if any(a <= m.start() < b for a, b in spans) or m.group(0) == "\\$":
+        inside = bisect.bisect_right(starts, m.start()) - 1
+        if inside >= 0 and m.start() < spans[inside][1]:          # in code: no math
+            out.append(text[k:spans[inside][1]])
+            k = spans[inside][1]
+            continue
+        if m.group(0) == "\\$":
             out.append(text[k:m.end()])
             k = m.end()
             continue
@@ -574,10 +601,11 @@ def pull_math(text: str) -> tuple[str, list[tuple[str, str, str]]]:
         if m.group(1):
             env = re.escape(m.group(1))
             depth, j, end = 1, m.end(), None
-            for mm in re.finditer(rf"\\(begin|end)\{{{env}\}}", text[m.end():]):
+            envs += 1
+            for mm in [] if envs > MAX_ENVS else re.compile(rf"\\(begin|end)\{{{env}\}}").finditer(text, m.end()):
                 depth += 1 if mm.group(1) == "begin" else -1
                 if depth == 0:
-                    end = m.end() + mm.end()
+                    end = mm.end()
                     break
             if end is None:
                 out.append(text[k:m.end()])
