@@ -215,6 +215,8 @@ def test_prose_that_only_mentions_wrongness_disowns_nothing():
     assert got.status == "correct", got
     got = verdict(f"$${NO_RELU}$$ This is wrong. Adding the ReLU path: $${R}$$")
     assert got.status == "correct", got
+    got = verdict("## Question 3: backpropagation from scratch", "We ignore this term as it cancels:", f"$${R}$$")
+    assert got.status == "correct", got
 
 
 # --------------------------------------------------------------------------

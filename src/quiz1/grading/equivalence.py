@@ -192,8 +192,9 @@ DISOWN = re.compile(
     r"\b(?:wrong|incorrect|failed|erroneous|invalid|mistaken|discarded|abandoned|rejected|scrapped|bad|faulty|false) "
     r"(?:attempt|answer|try|version|derivation|formula|result|solution|guess|working|expression)s?\b|"
     r"^\W*(?:wrong|incorrect|false|invalid|not this one)\W*$|"
-    r"\b(?:ignore|disregard)\s+(?:this|the following|it|that|what follows|the next one|below)\b|\bplease ignore\b|"
-    r"\b(?:do not|don't|dont|not to be) (?:grade|mark|count)\b|\bscratch\b|\bnot (?:the )?final\b|"
+    r"\b(?:ignore|disregard)\s+(?:this|the following|it|that|what follows|the next one|below)(?:\s*(?:[:.!(]|$)|\s+"
+    r"(?:cell|formula|part|section|attempt|one|line|derivation)\b)|\bplease ignore\b|"
+    r"\b(?:do not|don't|dont|not to be) (?:grade|mark|count)\b|(?<!from )\bscratch\b|\bnot (?:the )?final\b|"
     r"\bthis (?:one )?is (?:wrong|incorrect|not (?:right|correct|it))\b|[\u274c\u2717\u2718]", re.I)
 DISOWN_AFTER = re.compile(r"^\W*(?:(?:this|which|that|it)\s+)?(?:is|was)\s+(?:wrong|incorrect|not (?:right|correct|it|"
                           r"my answer|the answer))\b|^\W*(?:wrong|incorrect|not (?:my|the) answer|not this one)\b", re.I)
