@@ -278,11 +278,11 @@ class Checks:
         expected = "dL/dx_i = (sigma(s) - y) sum_j W1_ij (1[f_j > 0] + W2_j), f = W1^T x, s = ReLU(f_1) + ReLU(f_2) + W2.f"
         pieces = self.run.rendered.get(3, [])
         if not any(isinstance(p, Formula) for p in pieces):
-            v = self.shown(3, prose=True)
+            v = self.shown(3, markdown=True)
             return Verdict(v.status, v.found, expected, v.note)
         got = check_q3(pieces)
         if got.status == "unverified" and got.found is None:
-            v = self.shown(3, prose=True)
+            v = self.shown(3, markdown=True)
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (got.note, v.note) if x))
         if got.status == "correct" and any(m.get("css") for m in self.run.markdown.values()):
             return Verdict("unverified", got.found, expected, f"{got.note}; but the notebook's Markdown sets its own CSS "
@@ -290,15 +290,16 @@ class Checks:
         return Verdict(got.status, got.found, expected, got.note)
 
     # what no check could read: shown for a human (Q3-Q5 fall back on it) ----
-    def shown(self, q: int, prose: bool = False) -> Verdict:
-        """``unverified`` for a human when the section shows anything (formulas, plots, printed output, images in its
-        Markdown, and with ``prose`` its Markdown's text), else ``missing`` (or ``error``)."""
+    def shown(self, q: int, markdown: bool = False) -> Verdict:
+        """``unverified`` for a human when the section shows anything (formulas, plots, printed output, and with
+        ``markdown`` the images and text of its Markdown: Q3's answer may be words or a screenshot), else ``missing``
+        (or ``error``)."""
         failed = self._failed(q)
         latex = self.run.latex.get(q, [])
         plots = sum(c.plots for c in self.section(q))
         outputs = sum(bool(c.text.strip()) for c in self.section(q))
-        md = self.run.markdown.get(q, {})
-        images, words = md.get("images", 0), md.get("prose", 0) if prose else 0
+        md = self.run.markdown.get(q, {}) if markdown else {}
+        images, words = md.get("images", 0), md.get("prose", 0)
         if not (latex or plots or outputs or images or words):
             return failed or self._unmatched(q, None, None)
         what = f"{len(latex)} formula(s), {plots} plot(s), {outputs} cell(s) with printed output" + (

@@ -62,8 +62,8 @@ class RunRecord:
     cells: list = field(default_factory=list)
     stopped: set = field(default_factory=set)       # (notebook, cell index) not run to its end
     reasons: dict = field(default_factory=dict)     # notebook -> why its run stopped early, in words
-    latex_cells: dict = field(default_factory=dict)  # question -> the formulas its Markdown cells and displayed outputs
-    #                                                 show (visible, not struck through), a list a cell
+    latex_cells: dict = field(default_factory=dict)  # question -> the formulas its Markdown cells show (visible, not
+    #                                                 struck through, the notebook's macros applied), a list a cell
     rendered: dict = field(default_factory=dict)    # question -> [rendered_markdown.Text | Formula]: what its Markdown
     #                                                 and the outputs its code cells displayed show, in reading order
     markdown: dict = field(default_factory=dict)    # question -> {"prose": visible characters outside headings,
@@ -165,11 +165,13 @@ def _pixels_key(im: np.ndarray) -> str:
 
 
 def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]:
-    """What each question's section shows as the TA sees it rendered (``rendered_markdown``): question -> its
-    visible formulas, one list a cell (cells without any left out); question -> its pieces (``Text``, ``Formula``) in
-    order; question -> {"prose", "images", "css"} of its Markdown. The notebook is read as one page, every cell in
-    order, so that a macro defined anywhere earlier applies (as MathJax applies it); the outputs of a code cell count
-    when ``ran(i)`` (a ``text/latex``, ``text/markdown`` or HTML output: ``display(Math(...))``)."""
+    """What each question's section shows as the TA sees it rendered (``rendered_markdown``).
+
+    Returns question -> the visible formulas of its Markdown, one list a cell (cells without any left out); question ->
+    its pieces (``Text``, ``Formula``: its Markdown and its code cells' displayed formulas) in order; question ->
+    {"prose", "images", "css"} of its Markdown. The notebook is read as one page, every cell in order, so that a macro
+    defined anywhere earlier applies (as MathJax applies it); the outputs of a code cell count when ``ran(i)`` (a
+    ``text/latex``, ``text/markdown`` or HTML output: ``display(Math(...))``)."""
     from .rendered_markdown import Formula, Page
 
     page = Page()
@@ -178,7 +180,8 @@ def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]
         views = ([page.markdown(cell.source, i)] if cell.cell_type == "markdown" else
                  [v for o in cell.get("outputs", []) if (v := page.output(o, i)) is not None]
                  if cell.cell_type == "code" and ran(i) else [])
-        found = [p.tex for v in views for p in v.pieces if isinstance(p, Formula) and p.hidden is None and not p.struck]
+        found = [p.tex for v in views for p in v.pieces if isinstance(p, Formula) and p.hidden is None and not p.struck
+                 and p.origin == "markdown"]
         for q in qs:
             if found:
                 formulas.setdefault(q, []).append(found)
