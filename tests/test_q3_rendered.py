@@ -69,6 +69,8 @@ INVISIBLE_RHS = {
     "\\style{display:none}": LHS + r" = \style{display:none}{" + RIGHT + "}",
     "the skip path drawn in white": LHS + r" = (\sigma(s) - y)\sum_j W_{ij}\left(\mathbb{1}[f_j > 0] \color{white}{+ v_j}"
                                            r"\right)",
+    "a colour the notebook defines as white": r"\definecolor{paper}{HTML}{FFFFFF}" + LHS + r" = \color{paper}{" + RIGHT
+                                              + "}",
     "the label drawn in #fff": LHS + r" = (\sigma(s) - \textcolor{#fff}{y})\sum_j W_{ij}\left(\mathbb{1}[f_j > 0] + v_j"
                                r"\right)",
 }

@@ -205,6 +205,7 @@ class Macros:
         self.defs: dict[str, Macro] = {}
         self.envs: dict[str, tuple] = {}            # name -> (params, default, begin body, end body)
         self.bad: dict[str, str] = {}               # name -> why the grader cannot expand it
+        self.colours: dict[str, tuple] = {}         # \definecolor{name}{model}{spec}: name -> (r, g, b, alpha)
 
     # reading from a stack of tokens (the next token last)
     @staticmethod
@@ -322,6 +323,13 @@ class Macros:
             if t in (r"\def", r"\gdef", r"\newcommand", r"\renewcommand", r"\providecommand", r"\DeclareMathOperator",
                      r"\let", r"\newenvironment", r"\renewenvironment"):
                 self._define(t, stack, problems)
+            elif t == r"\definecolor":
+                name, model, spec = ("".join(self._arg(stack) or []).strip() for _ in range(3))
+                c = colour(spec, model)
+                if c is not None:
+                    self.colours[name.lower()] = c
+                else:
+                    problems.append(f"\\definecolor{{{name}}}{{{model}}}{{{spec}}}, a colour the grader cannot read")
             elif t in UNSUPPORTED:
                 problems.append(f"{t}, which the grader does not expand as MathJax would")
                 out.append(t)
@@ -419,9 +427,14 @@ def _length_em(text: str) -> float | None:
 class _Visible:
     """Walks a formula's token tree and keeps what MathJax draws visibly."""
 
-    def __init__(self):
+    def __init__(self, named: dict | None = None):
         self.removed: list[str] = []
         self.problems: list[str] = []
+        self.named = named or {}                  # the page's \definecolor names
+
+    def colour(self, spec: str, model: str | None) -> tuple | None:
+        return self.named.get(spec.strip().lower()) if not model and spec.strip().lower() in self.named else \
+            colour(spec, model)
 
     def _next(self, nodes, i):
         while i < len(nodes) and isinstance(nodes[i], str) and nodes[i].isspace():
@@ -454,7 +467,7 @@ class _Visible:
                 spec, i = self._next(nodes, i)
                 if n == r"\fcolorbox":                   # the frame's colour, then the background's
                     spec, i = self._next(nodes, i)
-                c = colour(_inner(spec or ""), model)
+                c = self.colour(_inner(spec or ""), model)
                 if n == r"\color":
                     rest = "".join(_flat(x) for x in nodes[i:])
                     if c is not None and unseen(c, bg):
@@ -477,7 +490,7 @@ class _Visible:
                     part = part.strip()
                     if ":" in part:
                         _, _, sub_bg = css_hidden(part, fg, sub_bg)
-                    elif (c := colour(part)) is not None:
+                    elif (c := self.colour(part, None)) is not None:
                         sub_bg = c
                 if unseen(fg, sub_bg):
                     self._hide(r"\bbox", _inner(arg or ""))
@@ -542,9 +555,10 @@ class _Visible:
         return "".join(out)
 
 
-def visible_tex(tex: str, fg: tuple = BLACK, bg: tuple = WHITE) -> tuple[str, list[str], list[str]]:
-    """``tex`` without what MathJax draws invisibly; (what is left, the parts removed, problems)."""
-    v = _Visible()
+def visible_tex(tex: str, fg: tuple = BLACK, bg: tuple = WHITE, named: dict | None = None) -> tuple[str, list, list]:
+    """``tex`` without what MathJax draws invisibly; (what is left, the parts removed, problems); ``named``: colours
+    the page defined (``\\definecolor``)."""
+    v = _Visible(named)
     try:
         kept = v.walk(_tree(tex_tokens(tex)), fg, bg)
     except RecursionError:
@@ -738,7 +752,7 @@ class Page:
             return None
         removed = []
         if hidden is None:
-            tex, removed, more = visible_tex(tex, state["fg"], state["bg"])
+            tex, removed, more = visible_tex(tex, state["fg"], state["bg"], self.macros.colours)
             problems += more
             if removed and not re.sub(r"[\s{}&]|\\\\", "", tex):
                 hidden = f"drawn invisibly ({removed[0][:40]})"
