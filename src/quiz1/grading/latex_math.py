@@ -737,35 +737,6 @@ class Candidate:
     formula: str           # the whole formula it was found in
 
 
-def definitions(formulas: list[str]) -> dict:
-    """Raw definitions ``name = side = ...`` of names other than the input, weights and label (``\\delta =
-    \\sigma(s) - y``, ``a_j = \\mathrm{ReLU}(f_j)``): (name, subscript, None) -> the sides after the name."""
-    out = {}
-    for f in formulas:
-        for sides in statements(f):
-            left = normalise(sides[0])
-            m = re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])\s*(?:_\s*\{?([a-z0-9]+)\}?)?", left)
-            if not m or m.group(1) in ("x", "X", "W", "w", "y", "L", r"\sigma", "v", "u", "p", "e"):
-                continue
-            out[(m.group(1), m.group(2), None)] = sides[1:]        # the last side that parses is taken
-    return out
-
-
-def candidates(formulas: list[str]) -> list[Candidate]:
-    """Every equation of ``formulas`` whose left side is dL/dx (or dL/ds), with each later side of its chain."""
-    out = []
-    for f in formulas:
-        for sides in statements(f):
-            for k, side in enumerate(sides[:-1]):
-                g = gradient_side(side)
-                if g is not None:
-                    for rhs in sides[k + 1:]:
-                        if gradient_side(rhs) is None:
-                            out.append(Candidate(g[0], g[1], rhs, f))
-                    break
-    return out
-
-
 def parse(tex: str, mapping: Mapping, raw_defs: dict, depth: int = 0):
     """``tex`` as a sympy expression under ``mapping``, names defined in ``raw_defs`` substituted; the parser too."""
     defs = {}
