@@ -241,6 +241,8 @@ HONEST = {
     "Einstein summation, other letters": r"\frac{\partial \mathcal{L}}{\partial x_k} = (\hat{y} - y) w_{kj}(H(f_j) + u_j)",
     "a ones vector with diag": (r"\nabla_{\mathbf x} L = (\sigma(s)-y)\, W^{(1)\top}\left(\mathrm{diag}(\mathbb{1}[f>0])"
                                 r"\,\mathbf{1} + W^{(2)}\right)"),
+    "a bold ones vector, the indicator of a set": (r"\nabla_{x} L = (\sigma(s)-y)\, W_1^T\left(\mathbf{1}_{\{f>0\}} "
+                                                   r"\odot \boldsymbol{1} + W_2\right)"),
     "a ones vector in a Hadamard product": (r"\nabla_{x} L = (\sigma(s)-y)\, W_1^T\left(\mathbb{1}_{f>0} \odot "
                                             r"\mathbf 1 + W_2\right)"),
 }

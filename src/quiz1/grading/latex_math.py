@@ -96,7 +96,8 @@ def normalise(tex: str) -> str:
     t = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|mathit|mathsf|underline)\s*\{\s*([A-Za-z])\s*\}", r"\1", t)
     t = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec)\s+([A-Za-z])", r"\1", t)
     t = re.sub(r"\\(?:hat|widehat)\s*\{\s*([yp])\s*\}|\\(?:hat|widehat)\s+([yp])", r"\\yhat ", t)
-    t = re.sub(r"\\(?:mathbb|mathbf|mathds|mathbbm)\s*(?:\{\s*[1I]\s*\}|[1I])", r"\\ind ", t)
+    t = re.sub(r"\\(?:mathbb|mathbf|mathds|mathbbm)\s*(?:\{\s*[1I]\s*\}|[1I])|\\(?:boldsymbol|bm|vec)\s*(?:\{\s*1\s*\}|1)",
+               r"\\ind ", t)
     t = re.sub(r"\\(?:text|mathrm|operatorname|textrm|mathit|textit)\s*\{\s*([A-Za-z]+)\s*\}",
                lambda m: "\\" + m.group(1).lower() + " " if len(m.group(1)) > 1 else m.group(1), t)
     t = re.sub(r"\\(?:text|mathrm)\s*\{[^}]*\}", " ", t)   # words in text: "if", "for all j"
@@ -466,6 +467,8 @@ class Parser:
                 return self.ones(int(text))
             if text[:1] + text[-1:] in ("[]", "()", "{}"):
                 text = text[1:-1]
+            elif text.startswith("\\{") and text.endswith("\\}"):   # \mathbf 1_{\{f > 0\}}
+                text = text[2:-2]
             cond = Parser(text, self.mapping, self.defs).condition()
             return _apply(step, cond, self)
         close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(self.peek())
