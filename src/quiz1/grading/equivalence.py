@@ -4,6 +4,15 @@ The reference is ``solvers.symbolic_grad.evaluate`` (the closed form, checked th
 points cover every ReLU region: a quarter in each sign pattern of (f_1, f_2); labels 0, 1 and soft in turn. Two
 expressions equal at 64 such random points in float64 (to 1e-9) are the same function of the network's inputs
 and weights for every practical purpose; one point where they differ is proof that they are not.
+
+Which formula is the answer is read as a TA reads the rendered section (``rendered_markdown``: hidden formulas
+are not there, the notebook's macros are applied): the section's equation chains in order, with the prose
+between them. The answer is the last chain for dL/dx that the text does not disown ("not my answer:", "wrong
+attempt:", struck through, under a "scratch" heading, followed by "(wrong)"); when it cannot be read, no earlier
+chain takes its place. Chains offered with it as alternatives ("A or B", "either", "one of these", items of one
+list) must read the same, else a human decides. The phrases are regular expressions written here: a TA's reading
+of a few words around a formula, not a language model's; they err towards ``unverified``, never towards
+``correct``.
 """
 from __future__ import annotations
 
