@@ -161,12 +161,13 @@ HEDGES = {
     "either ... or maybe": f"Either ${WRONG_SIGN}$, or maybe ${R}$.",
     "'not sure which' after them": f"$${NO_RELU}$$\n\n$${R}$$\n\nI am not sure which one is right.",
     "the options are": f"The options are $${SIGMA_KEPT}$$ $${R}$$",
+    "a set of formulas": f"$${LHS} \\in \\left\\{{{RIGHT},\\ (\\sigma(s) - y)\\sum_j W_{{ij}} v_j\\right\\}}$$",
 }
 
 
 @pytest.mark.parametrize("name", HEDGES)
 def test_different_formulas_offered_as_the_answer_are_for_a_human(name):
-    got = verdict(HEDGES[name])
+    got = verdict(f"$${R}$$ is my first step.", HEDGES[name])       # a right formula before them is not the answer
     assert got.status == "unverified" and "which one is the answer" in got.note, (name, got)
 
 

@@ -301,7 +301,10 @@ def read_units(pieces: list) -> tuple[list[Unit], list[str]]:
                 prose.append(part)
                 continue
             chains = statements(part)
-            if not chains and units and units[-1].cand and HEDGE.search("".join(prose)):
+            inside = re.match(r"(.+?)\\in(?![A-Za-z])(.+)", part.strip(), re.S)
+            if not chains and inside and gradient_side(inside.group(1).strip()) is not None:
+                chains = [[inside.group(1).strip(), "\\in " + inside.group(2).strip()]]   # dL/dx \in {A, B}
+            elif not chains and units and units[-1].cand and HEDGE.search("".join(prose)):
                 chains = [[units[-1].sides[0], part.strip()]]      # "dL/dx = A, or B": B is offered for dL/dx too
             for sides in chains:
                 u = Unit(sides, p, "".join(prose), heading, pos=len(units))
@@ -439,6 +442,8 @@ def _join(notes: list) -> str:
 def _check_unit(u: Unit, raw_defs: dict, pts: list[Point]):
     if u.formula.problems:
         return "unparsed", "; ".join(u.formula.problems)[:200]
+    if u.cand.tex.startswith("\\in"):
+        return "unparsed", "dL/dx is said to lie in a set of formulas, not to equal one: which one is the answer?"
     return _check(u.cand, raw_defs, pts)
 
 
