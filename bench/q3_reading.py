@@ -28,6 +28,13 @@ NOTATIONS = {
     "a column vector (pmatrix)":
         r"$$\frac{\partial L}{\partial X} = (\sigma(s) - y)\begin{pmatrix} \sum_j W_{1j}(H(f_j)+v_j) \\ "
         r"\sum_j W_{2j}(H(f_j)+v_j) \\ \sum_j W_{3j}(H(f_j)+v_j)\end{pmatrix}$$",
+    "aligned, the sum over j split at a top-level +":
+        r"$$\begin{aligned}\frac{\partial L}{\partial x_i} &= (\sigma(s)-y) W_{i1}(\mathbb{1}[f_1>0] + v_1) \\ &\quad + "
+        r"(\sigma(s)-y) W_{i2}(\mathbb{1}[f_2>0] + v_2)\end{aligned}$$",
+    "Einstein summation (j repeated, no \\sum)":
+        r"$\frac{\partial L}{\partial x_i} = (\sigma(s) - y) W_{ij}(\mathbb{1}[f_j > 0] + v_j)$",
+    "vector form with a ones vector \\mathbf 1":
+        r"$$\nabla_x L = (\sigma(s)-y) W_1 (\mathrm{diag}(\mathbb{1}[f>0])\mathbf{1} + W_2)$$",
     "wrong: the sign": r"$\frac{\partial L}{\partial x_i} = (y-\sigma(s)) \sum_j W_{ij}(\mathbb{1}[f_j>0]+v_j)$",
     "wrong: the ReLU term missing": r"$\frac{\partial L}{\partial x_i} = (\sigma(s)-y) \sum_j W_{ij} v_j$",
     "unread: the chain rule left as it is":

@@ -117,7 +117,8 @@ class Checks:
         if failed is not None:
             return Verdict("error", found, expected, "; ".join(x for x in (failed.note, extra) if x))
         if not self._work(q):
-            where = "no section for it" if not self.section(q) else "its section shows no output, formula or plot"
+            where = ("no section for it" if not self.section(q) and q not in self.run.markdown else
+                     "its section shows no output, formula or plot")
             return Verdict("missing", None, expected, "; ".join(x for x in (where, extra) if x))
         return Verdict("wrong", found or "no value printed", expected, extra)
 
@@ -269,31 +270,44 @@ class Checks:
 
     # Q3 -----------------------------------------------------------------
     def q3(self) -> Verdict:
-        """The section's final dL/dx, read from its Markdown LaTeX, against quiz1's closed form (``equivalence``)."""
+        """The section's final dL/dx, read from its Markdown and displayed formulas as the TA sees them rendered,
+        against quiz1's closed form (``equivalence``)."""
         from .equivalence import check_q3
+        from .rendered_markdown import Formula
 
         expected = "dL/dx_i = (sigma(s) - y) sum_j W1_ij (1[f_j > 0] + W2_j), f = W1^T x, s = ReLU(f_1) + ReLU(f_2) + W2.f"
-        latex = self.run.latex.get(3, [])
-        if not latex:
-            return self.shown(3)
-        got = check_q3(latex)
+        pieces = self.run.rendered.get(3, [])
+        if not any(isinstance(p, Formula) for p in pieces):
+            v = self.shown(3, markdown=True)
+            return Verdict(v.status, v.found, expected, v.note)
+        got = check_q3(pieces)
         if got.status == "unverified" and got.found is None:
-            v = self.shown(3)
+            v = self.shown(3, markdown=True)
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (got.note, v.note) if x))
+        if got.status == "correct" and any(m.get("css") for m in self.run.markdown.values()):
+            return Verdict("unverified", got.found, expected, f"{got.note}; but the notebook's Markdown sets its own CSS "
+                           f"(<style>), which can hide or show any text: a human should confirm what is visible")
         return Verdict(got.status, got.found, expected, got.note)
 
     # what no check could read: shown for a human (Q3-Q5 fall back on it) ----
-    def shown(self, q: int) -> Verdict:
+    def shown(self, q: int, markdown: bool = False) -> Verdict:
+        """``unverified`` for a human when the section shows anything (formulas, plots, printed output, and with
+        ``markdown`` the images and text of its Markdown: Q3's answer may be words or a screenshot), else ``missing``
+        (or ``error``)."""
         failed = self._failed(q)
         latex = self.run.latex.get(q, [])
         plots = sum(c.plots for c in self.section(q))
         outputs = sum(bool(c.text.strip()) for c in self.section(q))
-        if not (latex or plots or outputs):
+        md = self.run.markdown.get(q, {}) if markdown else {}
+        images, words = md.get("images", 0), md.get("prose", 0)
+        if not (latex or plots or outputs or images or words):
             return failed or self._unmatched(q, None, None)
-        what = f"{len(latex)} formula(s), {plots} plot(s), {outputs} cell(s) with printed output"
+        what = f"{len(latex)} formula(s), {plots} plot(s), {outputs} cell(s) with printed output" + (
+            f", {images} image(s) in its Markdown" if images else "") + (
+            f", {words} characters of Markdown text" if words else "")
         shown = [f for f in latex if f.startswith(("$$", "\\begin"))] or latex   # a result is usually displayed, last
         found = shown[-1][:300] if shown else None
-        if failed is not None and not (plots or outputs):
+        if failed is not None and not (plots or outputs or images or words):
             return Verdict("error", found, None, f"{failed.note}; shows {what}")
         note = f"shows {what}" + (f"; also {failed.note}" if failed is not None else "")
         return Verdict("unverified", found, None, note + "; not checkable by a machine: a human should read it")

@@ -37,7 +37,6 @@ from .sections import cell_questions
 
 PNG_CAP = 1 << 20        # bytes: a 28x28 PNG is a few hundred
 PNG_COUNT_CAP = 500      # PNGs looked at in one folder
-LATEX = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(?:equation|align)\*?\}.+?\\end\{(?:equation|align)\*?\}", re.S)
 OBJECT_REPR = re.compile(r"^<[^>]* at 0x[0-9a-f]+>$")
 
 
@@ -63,7 +62,12 @@ class RunRecord:
     cells: list = field(default_factory=list)
     stopped: set = field(default_factory=set)       # (notebook, cell index) not run to its end
     reasons: dict = field(default_factory=dict)     # notebook -> why its run stopped early, in words
-    latex_cells: dict = field(default_factory=dict)  # question -> the formulas of its Markdown cells, a list a cell
+    latex_cells: dict = field(default_factory=dict)  # question -> the formulas its Markdown cells show (visible, not
+    #                                                 struck through, the notebook's macros applied), a list a cell
+    rendered: dict = field(default_factory=dict)    # question -> [rendered_markdown.Text | Formula]: what its Markdown
+    #                                                 and the outputs its code cells displayed show, in reading order
+    markdown: dict = field(default_factory=dict)    # question -> {"prose": visible characters outside headings,
+    #                                                 "images": visible images, "css": sets its own CSS} of its Markdown
     probe: dict | None = None                       # what the Q2 graph probe sent back
     models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
@@ -160,14 +164,34 @@ def _pixels_key(im: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(im, dtype=np.uint8).tobytes()).hexdigest()
 
 
-def markdown_formulas(nb, qsets) -> dict:
-    """question -> the formulas of the Markdown cells in its section, one list a cell (cells without any left out)."""
-    info = {}
-    for cell, qs in zip(nb.cells, qsets):
-        found = [f.strip() for f in LATEX.findall(cell.source)] if cell.cell_type == "markdown" else []
-        for q in qs if found else ():
-            info.setdefault(q, []).append(found)
-    return info
+def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]:
+    """What each question's section shows as the TA sees it rendered (``rendered_markdown``).
+
+    Returns question -> the visible formulas of its Markdown, one list a cell (cells without any left out); question ->
+    its pieces (``Text``, ``Formula``: its Markdown and its code cells' displayed formulas) in order; question ->
+    {"prose", "images", "css"} of its Markdown. The notebook is read as one page, every cell in order, so that a macro
+    defined anywhere earlier applies (as MathJax applies it); the outputs of a code cell count when ``ran(i)`` (a
+    ``text/latex``, ``text/markdown`` or HTML output: ``display(Math(...))``)."""
+    from .rendered_markdown import Formula, Page
+
+    page = Page()
+    formulas, pieces, md = {}, {}, {}
+    for i, (cell, qs) in enumerate(zip(nb.cells, qsets)):
+        views = ([page.markdown(cell.source, i)] if cell.cell_type == "markdown" else
+                 [v for o in cell.get("outputs", []) if (v := page.output(o, i)) is not None]
+                 if cell.cell_type == "code" and ran(i) else [])
+        found = [p.tex for v in views for p in v.pieces if isinstance(p, Formula) and p.hidden is None and not p.struck
+                 and p.origin == "markdown"]
+        for q in qs:
+            if found:
+                formulas.setdefault(q, []).append(found)
+            pieces.setdefault(q, []).extend(p for v in views for p in v.pieces)
+            if cell.cell_type == "markdown":
+                m = md.setdefault(q, {"prose": 0, "images": 0, "css": False})
+                m["prose"] += views[0].prose
+                m["images"] += views[0].images
+                m["css"] |= views[0].css
+    return formulas, {q: p for q, p in pieces.items() if p}, md
 
 
 def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
@@ -209,8 +233,6 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.problems.append(f"{name} is not a readable notebook ({e.__class__.__name__})")
             continue
         qsets = cell_questions(nb, nb_path.stem)
-        for q, by_cell in markdown_formulas(nb, qsets).items():
-            rec.latex_cells.setdefault(q, []).extend(by_cell)
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
         # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)
@@ -222,6 +244,7 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
         tags = {i: c.metadata["quiz1_tag"] for i, c in enumerate(nb.cells) if "quiz1_tag" in c.get("metadata", {})}
         own = [i for i in range(len(nb.cells)) if i not in tags]   # notebook index -> original index
         left = budget - (time.monotonic() - t0)
+        executed = not (left < 1 or rec.interrupted)     # only then are the outputs this run's own
         if left < 1 or rec.interrupted:
             rec.timed_out = rec.timed_out or left < 1
             rec.stopped |= {(name, i) for i in range(n_own)}
@@ -257,6 +280,15 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                     rec.models.setdefault(tag, {}).update(got.get("files", {}))
         for i in sorted(tags, reverse=True):
             del nb.cells[i]
+        shown = markdown_formulas(nb, qsets, lambda i: executed and (name, i) not in rec.stopped
+                                  and nb.cells[i].get("execution_count") is not None)
+        for q, by_cell in shown[0].items():
+            rec.latex_cells.setdefault(q, []).extend(by_cell)
+        for q, pieces in shown[1].items():
+            rec.rendered.setdefault(q, []).extend(pieces)
+        for q, m in shown[2].items():
+            seen = rec.markdown.setdefault(q, {"prose": 0, "images": 0, "css": False})
+            seen.update(prose=seen["prose"] + m["prose"], images=seen["images"] + m["images"], css=seen["css"] or m["css"])
         if keep is not None:
             keep.append(nb)
         earlier = []

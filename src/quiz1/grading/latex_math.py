@@ -69,10 +69,12 @@ class Mapping:
 
     w1_transposed: bool = False
     w2_row: bool = False
+    ones: int = 2              # the length of a ones vector \mathbf 1 (the hidden layer's, or the input's)
 
     def describe(self) -> str:
         return ("W_{ab} read as the weight from f_a to x_b (W^{(1)} transposed)" if self.w1_transposed else
-                "W_{ab} read as the weight from x_a to f_b") + ("; W^{(2)} a row" if self.w2_row else "")
+                "W_{ab} read as the weight from x_a to f_b") + ("; W^{(2)} a row" if self.w2_row else "") + (
+                f"; \\mathbf 1 a ones vector of length {self.ones}" if self.ones != 2 else "")
 
 
 MAPPINGS = (Mapping(), Mapping(True), Mapping(False, True), Mapping(True, True))
@@ -86,14 +88,16 @@ def normalise(tex: str) -> str:
     t = tex.strip().strip("$")
     t = re.sub(r"\\(?:begin|end)\{(?:equation|align|aligned|gather|gathered|split|multline)\*?\}", " ", t)
     t = re.sub(r"\\(?:boxed|color\{[^}]*\}|textcolor\{[^}]*\})(?=\{)", "", t)
-    t = re.sub(r"\\(?:tag|label)\{[^}]*\}", "", t)
+    t = re.sub(r"\\(?:tag|label)\{[^}]*\}|\\(?:nonumber|notag)(?![A-Za-z])", "", t)
+    t = re.sub(r"\\[bx]?cancel(?=\s*\{)", "", t)          # a term cancelled in a derivation still reads
     t = SIZING.sub("", t)
     t = SPACING.sub(" ", t)
     t = re.sub(r"\\(?:dfrac|tfrac|cfrac)", r"\\frac", t)
     t = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec|mathit|mathsf|underline)\s*\{\s*([A-Za-z])\s*\}", r"\1", t)
     t = re.sub(r"\\(?:mathbf|boldsymbol|bm|vec)\s+([A-Za-z])", r"\1", t)
     t = re.sub(r"\\(?:hat|widehat)\s*\{\s*([yp])\s*\}|\\(?:hat|widehat)\s+([yp])", r"\\yhat ", t)
-    t = re.sub(r"\\(?:mathbb|mathbf|mathds|mathbbm)\s*(?:\{\s*[1I]\s*\}|[1I])", r"\\ind ", t)
+    t = re.sub(r"\\(?:mathbb|mathbf|mathds|mathbbm)\s*(?:\{\s*[1I]\s*\}|[1I])|\\(?:boldsymbol|bm|vec)\s*(?:\{\s*1\s*\}|1)",
+               r"\\ind ", t)
     t = re.sub(r"\\(?:text|mathrm|operatorname|textrm|mathit|textit)\s*\{\s*([A-Za-z]+)\s*\}",
                lambda m: "\\" + m.group(1).lower() + " " if len(m.group(1)) > 1 else m.group(1), t)
     t = re.sub(r"\\(?:text|mathrm)\s*\{[^}]*\}", " ", t)   # words in text: "if", "for all j"
@@ -135,8 +139,30 @@ def _top_split(t: str, seps: re.Pattern) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
-STATEMENTS = re.compile(r"\\\\|\\quad|\\qquad|;|,\s*(?=\\frac|\\partial|\\nabla)|\\(?:Rightarrow|implies|Longrightarrow|"
-                        r"text\{[^}]*\}|iff|therefore|forall)(?![A-Za-z])|\\and(?![A-Za-z])|\\where(?![A-Za-z])")
+STATEMENTS = re.compile(r"\\\\|\\quad|\\qquad|;|,\s*(?=\\frac|\\partial|\\nabla|[ijk]\s*(?:=|\\in(?![A-Za-z])))|"
+                        r"\\(?:Rightarrow|implies|Longrightarrow|text\{[^}]*\}|iff|therefore|forall)(?![A-Za-z])|\\and(?![A-Za-z])|\\where(?![A-Za-z])")
+
+
+CONTINUES = re.compile(r"(?:[-+*]|\\(?:cdot|times|odot|circ|ast)(?![A-Za-z]))")
+OPEN_END = re.compile(r"(?:[-+*]|\\(?:cdot|times|odot)(?![A-Za-z]))\s*$")
+
+
+def _one_line(side: str) -> str:
+    """A side broken over lines inside brackets (``\\Big[a \\\\ &\\quad + b\\Big]``) as one line; the rows of a
+    matrix or a case split (inside ``\\begin ... \\end``) are kept."""
+    out, env, k = [], 0, 0
+    while k < len(side):
+        if side.startswith("\\begin", k):
+            env += 1
+        elif side.startswith("\\end", k):
+            env -= 1
+        elif env <= 0 and (side.startswith("\\\\", k) or side[k] in "&;"):   # ";": a \quad inside brackets
+            out.append(" ")
+            k += 2 if side[k] == "\\" else 1
+            continue
+        out.append(side[k])
+        k += 1
+    return "".join(out)
 
 
 def unwrap(t: str, commands=("boxed", "displaystyle")) -> str:
@@ -160,13 +186,25 @@ def statements(formula: str) -> list[list[str]]:
     t = re.sub(r"\\(?:begin|end)\{(?:equation|align|aligned|gather|gathered|split|multline)\*?\}", lambda m: " \\\\ ", t)
     t = re.sub(r"&\s*=|=\s*&", "=", t)
     t = re.sub(r"\\(?:text|mathrm)\{\s*(?:and|where|with|so|thus|hence|for)\b[^}]*\}", r"\\qquad ", t)
-    chains = []
+    t = re.sub(r"\\(?:nonumber|notag)(?![A-Za-z])", " ", t)
+    chains, last = [], None
     for stmt in _top_split(t, STATEMENTS):
-        sides = [s.strip(" ,.&") for s in _top_split(stmt, re.compile(r"=(?!=)"))]
-        if chains and stmt.lstrip(" &").startswith("="):      # an aligned line "&= ..." continues the chain above
+        head = re.sub(r"^(?:\s|&|\{\})+", "", stmt)
+        if not head.strip(" ,."):
+            continue
+        sides = [_one_line(s).strip(" ,.&") for s in _top_split(head, re.compile(r"=(?!=)"))]
+        if chains and head.startswith("="):      # an aligned line "&= ..." continues the chain above
             chains[-1] += [s for s in sides if s]
+            last = chains[-1]
+        elif last is not None and (CONTINUES.match(head) or OPEN_END.search(last[-1])):
+            # a line "&\quad + ..." (or after a line ending in "+") continues the last side of the chain above
+            last[-1] = last[-1] + " " + sides[0]
+            last += [s for s in sides[1:] if s]
         elif len(sides) >= 2:
             chains.append(sides)
+            last = sides
+        else:
+            last = None
     return chains
 
 
@@ -335,6 +373,9 @@ class Parser:
         if t in (r"\exp",):
             self.take()
             return _apply(sp.exp, self.call_arg(), self)
+        if t == r"\tanh":
+            self.take()
+            return _apply(sp.tanh, self.call_arg(), self)
         if t in (r"\ln", r"\log"):
             self.take()
             return sp.log(self.call_arg())
@@ -418,20 +459,35 @@ class Parser:
         if t in ("H", r"\Theta", r"\step"):
             arg = self.call_arg()
             return _apply(step, arg, self)
+        start = self.k
         if self.peek() == "_":                         # \mathbb 1_{f_j > 0}
             self.take()
             text = self.group_text().strip()
+            if re.fullmatch(r"\d", text):               # \mathbf 1_2: a ones vector of that length
+                return self.ones(int(text))
             if text[:1] + text[-1:] in ("[]", "()", "{}"):
                 text = text[1:-1]
+            elif text.startswith("\\{") and text.endswith("\\}"):   # \mathbf 1_{\{f > 0\}}
+                text = text[2:-2]
             cond = Parser(text, self.mapping, self.defs).condition()
             return _apply(step, cond, self)
-        open_ = self.take()
-        close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(open_)
+        close = {"(": ")", "[": "]", "{": "}", r"\{": r"\}"}.get(self.peek())
         if close is None:
-            raise NotParsed("an indicator without its condition")
-        arg = self.condition()
-        self.take(close)
+            return self.ones()
+        self.take()
+        try:
+            arg = self.condition()
+            self.take(close)
+        except NotParsed:                              # \mathbf 1 (a + b): a ones vector times (a + b)
+            self.k = start
+            return self.ones()
         return _apply(step, arg, self)
+
+    def ones(self, n: int | None = None):
+        """The ones vector \\mathbf 1 (a column), of the mapping's length unless written (\\mathbf 1_3)."""
+        n = n or (self.mapping.ones if self.mapping is not None else 2)
+        self.names.add(f"1 -> a ones vector of length {n}")
+        return sp.ImmutableMatrix(sp.ones(n, 1))
 
     def condition(self):
         """``a > 0`` (or >=, or ``0 < a``) -> a: the indicator's argument."""
@@ -562,6 +618,29 @@ def _indices(sub: str | None) -> list[str]:
     return list(s)
 
 
+EXTENT = {"x": (3,), "W^{(1)}": (3, 2), "W^{(2)}": (2,), "f": (2,)}   # the range of each index of the quiz's names
+
+
+def einstein(expr, free: str | None):
+    """``expr`` with Einstein's convention applied: an index other than ``free`` repeated within a term is summed over
+    its range (j over the hidden units, k over the inputs); (expression, the indices summed)."""
+    if isinstance(expr, sp.MatrixExpr | sp.MatrixBase):
+        return expr, []
+    idx = {a for a in expr.free_symbols if isinstance(a, sp.Symbol) and a.name in INDEX_NAMES and a.name != free}
+    if not idx:
+        return expr, []
+    out, summed = sp.Integer(0), set()
+    for term in sp.Add.make_args(sp.expand(expr)):
+        for j in sorted(idx & term.free_symbols, key=str):
+            uses = [a for a in sp.preorder_traversal(term) if isinstance(a, sp.Indexed) and j in a.indices]
+            ranges = {EXTENT.get(str(a.base), (0,) * len(a.indices))[a.indices.index(j)] for a in uses}
+            if len(uses) >= 2 and len(ranges) == 1 and 0 not in ranges:
+                term = sp.Sum(term, (j, 1, ranges.pop())).doit()
+                summed.add(j.name)
+        out += term
+    return out, sorted(summed)
+
+
 def _index(tok: str, parser: Parser):
     if tok.isdigit():
         return int(tok)
@@ -659,35 +738,6 @@ class Candidate:
     index: str | None      # "i", "1".."3", or None for the vector
     tex: str
     formula: str           # the whole formula it was found in
-
-
-def definitions(formulas: list[str]) -> dict:
-    """Raw definitions ``name = side = ...`` of names other than the input, weights and label (``\\delta =
-    \\sigma(s) - y``, ``a_j = \\mathrm{ReLU}(f_j)``): (name, subscript, None) -> the sides after the name."""
-    out = {}
-    for f in formulas:
-        for sides in statements(f):
-            left = normalise(sides[0])
-            m = re.fullmatch(r"(\\[A-Za-z]+|[A-Za-z])\s*(?:_\s*\{?([a-z0-9]+)\}?)?", left)
-            if not m or m.group(1) in ("x", "X", "W", "w", "y", "L", r"\sigma", "v", "u", "p", "e"):
-                continue
-            out[(m.group(1), m.group(2), None)] = sides[1:]        # the last side that parses is taken
-    return out
-
-
-def candidates(formulas: list[str]) -> list[Candidate]:
-    """Every equation of ``formulas`` whose left side is dL/dx (or dL/ds), with each later side of its chain."""
-    out = []
-    for f in formulas:
-        for sides in statements(f):
-            for k, side in enumerate(sides[:-1]):
-                g = gradient_side(side)
-                if g is not None:
-                    for rhs in sides[k + 1:]:
-                        if gradient_side(rhs) is None:
-                            out.append(Candidate(g[0], g[1], rhs, f))
-                    break
-    return out
 
 
 def parse(tex: str, mapping: Mapping, raw_defs: dict, depth: int = 0):
