@@ -400,7 +400,8 @@ t1, t2 = a * 5, a / 5
 t3 = t1 * t2 + (a + 5)
 t4 = t3 + b - t1
 t5 = b + t2
-print(t4 + (t5 + t5 / c))        # no autograd at all
+OUT = t4 + (t5 + t5 / c)        # no autograd at all
+print(OUT)
 """
 
 
@@ -409,7 +410,7 @@ def pasted_graph() -> list:
     a, b, c = (torch.tensor([4.0, 5.0, 6.0], requires_grad=True) for _ in range(3))
     out = figure1(a, b, c)
     nodes, edges = guard.walk(out.grad_fn, tuple(out.shape))
-    return [{"name": "out", "shape": [3], "nodes": nodes, "edges": edges, "value": list(FIG1_AT_456)}]
+    return [{"name": "out", "shape": [3], "nodes": nodes, "edges": edges}]
 
 
 FORGE_PROBE = """
@@ -417,7 +418,8 @@ import IPython.display as d, IPython.core.display_functions as df
 PASTED = {pasted}
 _real = d.display
 def display(*objs, **kw):
-    objs = [{{k: ({{**v, "tensors": PASTED}} if isinstance(v, dict) and "nonce" in v else v) for k, v in o.items()}}
+    pasted = [{{**PASTED[0], "value": [float(v) for v in OUT]}}]      # the numpy output, with Figure 1's graph
+    objs = [{{k: ({{**v, "tensors": pasted}} if isinstance(v, dict) and "nonce" in v else v) for k, v in o.items()}}
             if isinstance(o, dict) else o for o in objs]
     return _real(*objs, **kw)
 d.display = df.display = display
@@ -436,7 +438,7 @@ import torch, builtins
 a, b, c = (torch.tensor([1., 2., 3.], requires_grad=True) for _ in range(3))
 t1, t2 = a * 5, a / 5
 out = (t1 * t2 + (a + 5) + b - t1) + ((b + t2) + (b + t2) / c)        # Figure 1, at the wrong input
-torch.Tensor.tolist = lambda self: [15.0, 22.2, 31.4]
+torch.Tensor.tolist = lambda self: [float(v) for v in OUT]     # the numpy output of the next cell
 _isinstance = builtins.isinstance
 builtins.isinstance = lambda o, t: _isinstance(o, t)
 """
@@ -460,7 +462,9 @@ import torch
 class G:
     def __init__(self):
         real = torch.autograd.backward
-        torch.autograd.backward = lambda *a, **k: real(*a, **{**k, "retain_graph": True})
+        def keep(tensors, grad_tensors=None, retain_graph=None, *rest, **kw):
+            return real(tensors, grad_tensors, True, *rest, **kw)
+        torch.autograd.backward = keep
         self.g = torch.ones([2])
     def __call__(self, x):
         self.g[0] = x * x
@@ -607,6 +611,6 @@ def test_honest_columns_bare_mean_two_notebooks_and_ansi_in_the_class_report(tmp
     st = {q: v["status"] for q, v in rep["questions"].items()}
     assert (st["Q1"], st["Q2"], st["Q7"]) == ("correct", "correct", "correct"), json.dumps(rep, indent=1)
     main = json.loads((out / "A9400002B.ipynb").read_text())
-    assert any("HONEST" in "".join(c["source"]) or "Question 1" in "".join(c["source"]) for c in main["cells"])
+    assert any("Question 1" in "".join(c["source"]) for c in main["cells"])
     assert "ValueError" in (out / "A9400002B-2.ipynb").read_text()
     assert "\x1b" not in (out / "report.html").read_text() and "\\u001b" not in (out / "A9400002B.json").read_text()

@@ -1,24 +1,31 @@
-"""What the grader runs itself: a probe in the student's kernel (Q2's graphs) and a harness out of its reach (Q7).
+"""What the grader runs itself: cells in the student's kernel (Q1's call record, Q2's graphs, Q4/Q5's models) and a
+harness out of its reach (Q7).
 
-Q2, by its graph. A cell inserted before the Q2 section remembers every tensor
-with a graph the section prints or converts (a tensor computed inside a
-function counts too); a probe cell inserted after it walks the autograd graph
-of those and of every tensor the notebook holds (``grad_fn.next_functions``,
-the walk torchviz's ``make_dot`` does) and sends it back under a nonce; the grader
-rebuilds torchviz's DOT text and asks quiz1's own ``is_isomorphic`` test
-whether it is Figure 1. Printing Figure 1's output proves nothing; holding a
-tensor whose graph *is* Figure 1, with that output, does. A probe inside the
-student's kernel can in principle be forged by a notebook written against it;
-the note says what it saw.
+The guard. Before any cell of the notebook the grader runs ``kernel/guard.py``
+(read as text, its parameters as JSON): it captures the objects its later cells
+rely on while they are genuine, and every report it sends is signed and says what
+the notebook replaced (by identity). ``guard_cell`` is that first cell,
+``guard_call_cell`` a later call (``q1_start``/``q1_report`` around the Q1
+section, ``watch`` before the Q2 section, ``graph`` after it), ``guard_result``
+what one sent back.
 
-Q7, out of the notebook's reach. The class definitions of the Q7 section (with
-the imports and functions beside them, nothing else: no main block, no other
-cell) are taken from the notebook's source with ``ast`` and run, with the quiz's
-main block, in a fresh kernel through the same executor (sandbox) as the
-notebook, at ``xinit`` values the grader draws; the grader compares the
-gradients with those of quiz1's own fixed class in its own process. No display
-hook, printed message or earlier cell of the notebook can take part. Written by
-hand: no library extracts class definitions from a notebook and runs them apart.
+Q2, by its graph. The watch remembers every tensor with a graph the section
+prints or converts (a tensor computed inside a function counts too); the graph
+probe walks the autograd graph of those and of every tensor the notebook holds
+(``grad_fn.next_functions``, the walk torchviz's ``make_dot`` does); the grader
+asks quiz1's own ``is_isomorphic`` test whether it is Figure 1 (tensors of any
+shape; a, b and c may be one tensor: Figure 1 with its leaves merged). Printing
+Figure 1's output proves nothing; holding a tensor whose graph *is* Figure 1, with
+that output, does.
+
+Q7, out of the notebook's reach. The class definitions of the Q7 section, with
+every import of the notebook and the module-level constants and functions they
+read (nothing that runs: no main block, no other statement), are taken from the
+notebook's source with ``ast`` and run with the quiz's main block in a fresh
+kernel through the same executor (sandbox) as the notebook, by ``kernel/q7.py``,
+at ``xinit`` values the grader draws; the grader compares the gradients with those
+of quiz1's own fixed class in its own process. Written by hand: no library
+extracts class definitions from a notebook and runs them apart.
 """
 from __future__ import annotations
 
