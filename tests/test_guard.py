@@ -216,6 +216,25 @@ def test_figure1_holds_for_merged_leaves_and_any_shape_but_not_for_another_progr
     assert figure1_tensors(drawn(forged)) == []
 
 
+def test_the_injected_cells_run_the_file_text_in_a_private_namespace_that_outlives_a_reset():
+    """The bootstrap cell execs guard.py's text (not an import) with a copy of the builtins; a notebook's globals
+    cleared (``%reset``) or its builtins rebound afterwards do not reach it."""
+    slot = "__quiz1_test0"
+    user = {}
+    try:
+        exec(kernel.bootstrap("guard", slot, "install", {"nonce": "n3", "key": "k3"}), user)
+        private = getattr(builtins, slot)
+        assert private["STATE"]["nonce"] == "n3" and private["__builtins__"] is not vars(builtins)
+        assert "guard" not in user and "install" not in user          # nothing of the file in the notebook's names
+        user.clear()                                                   # %reset
+        exec(kernel.call(slot, "q1_start", {}) + kernel.call(slot, "q1_report", {}), user)
+        assert private["STATE"]["calls"] == []
+    finally:
+        sys.setprofile(None)
+        if hasattr(builtins, slot):
+            delattr(builtins, slot)
+
+
 def test_signed_results_refuse_copies_and_forgeries():
     payload = json.dumps({"kind": "q2", "tensors": []})
     good = {"nonce": "n1", "payload": payload, "mac": kernel.sign("k1", payload)}

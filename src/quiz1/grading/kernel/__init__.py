@@ -32,8 +32,10 @@ def source(module: str) -> str:
 
 def bootstrap(module: str, slot: str, entry: str, params: dict) -> str:
     """A cell that runs ``kernel/<module>.py`` in a private namespace kept at ``slot`` (its builtins a copy of the
-    genuine ones) and calls ``entry(json)`` there: run before any cell of the notebook."""
-    return (f"{slot} = {{'__builtins__': dict(vars(__import__('builtins'))), '__name__': 'quiz1_{module}'}}\n"
+    genuine ones) and calls ``entry(json)`` there: run before any cell of the notebook. The namespace is kept among
+    the builtins, not the notebook's globals: a ``%reset`` at the top of a notebook does not take it away."""
+    return (f"__import__('builtins').{slot} = {{'__builtins__': dict(vars(__import__('builtins'))), "
+            f"'__name__': 'quiz1_{module}'}}\n"
             f"exec(compile({source(module)!r}, 'quiz1/grading/kernel/{module}.py', 'exec'), {slot})\n"
             + call(slot, entry, params))
 
