@@ -456,7 +456,8 @@ PATCH_TOLIST = """
 import torch, builtins
 a, b, c = (torch.tensor([1., 2., 3.], requires_grad=True) for _ in range(3))
 t1, t2 = a * 5, a / 5
-out = (t1 * t2 + (a + 5) + b - t1) + ((b + t2) + (b + t2) / c)        # Figure 1, at the wrong input
+t5 = b + t2
+out = (t1 * t2 + (a + 5) + b - t1) + (t5 + t5 / c)        # Figure 1, at the wrong input
 torch.Tensor.tolist = lambda self: [float(v) for v in OUT]     # the numpy output of the next cell
 _isinstance = builtins.isinstance
 builtins.isinstance = lambda o, t: _isinstance(o, t)

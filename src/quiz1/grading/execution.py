@@ -179,7 +179,7 @@ def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
         return [i for i, qs in enumerate(qsets) if q in qs and len(qs) == 1]
 
     n = len(qsets)
-    q1, q2 = section(1), section(2)
+    q1, q2 = [i for i, qs in enumerate(qsets) if 1 in qs], section(2)      # Q1's recorder: every cell Q1 shares too
     plan = [(q1[0], "q1 start", guard_call_cell(nonce, "q1_start")),
             (q1[-1] + 1, "q1", guard_call_cell(nonce, "q1_report"))] if q1 else []
     plan += [(q2[0], "watch", guard_call_cell(nonce, "watch")), (q2[-1] + 1, "q2", guard_call_cell(nonce, "graph"))] \
