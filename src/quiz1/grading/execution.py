@@ -280,6 +280,10 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                                  "forged": old["forged"] + got["forged"], "signed": got["signed"]}
             elif tag == "q1":
                 q1_got = guard_result(nb.cells[i], nonce, key)
+            elif tag == "guard" and (fault := next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[i].get(
+                    "outputs", []) if o.get("output_type") == "error"), None)):
+                rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the Q1 call record and the Q2 "
+                                    f"graph probe could not run; the grader's failure, not the student's")
             elif tag in ("q4", "q5"):
                 got = model_result(nb.cells[i], nonce)
                 if got is not None:
