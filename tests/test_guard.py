@@ -295,6 +295,38 @@ def test_q7_definitions_take_the_notebooks_imports_and_the_constants_the_class_r
     assert "train_everything" not in program and "print(g)" not in program
 
 
+def test_the_variant_replaces_every_copy_of_the_quiz_files(tmp_path, standin_dir):
+    """A student's own copy of the download beside Q_1/ gets the variant too; a file that only looks alike does not,
+    and a symlink is not followed."""
+    from quiz1.grading.datasets import write_variant
+
+    root = tmp_path / "sub"
+    for folder in ("Q_1", "Quizz_data/Q1"):
+        (root / folder).mkdir(parents=True)
+        for n in ("data.txt", "labels.txt"):
+            (root / folder / n).write_bytes((standin_dir / "Q1" / n).read_bytes())
+    (root / "notes.txt").write_bytes((standin_dir / "Q1" / "data.txt").read_bytes() + b"\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes((standin_dir / "Q1" / "data.txt").read_bytes())
+    (root / "link.txt").symlink_to(outside)
+    changed = write_variant(root, seed=1)
+    assert {"Q_1/data.txt", "Q_1/labels.txt", "Quizz_data/Q1/data.txt", "Quizz_data/Q1/labels.txt"} <= set(changed)
+    for n in ("data.txt", "labels.txt"):
+        assert (root / "Quizz_data/Q1" / n).read_bytes() == (root / "Q_1" / n).read_bytes()
+        assert (root / "Q_1" / n).read_bytes() != (standin_dir / "Q1" / n).read_bytes()
+    assert outside.read_bytes() == (standin_dir / "Q1" / "data.txt").read_bytes()
+    assert "notes.txt" not in changed
+
+
+def test_the_main_notebook_is_the_one_named_by_the_id(tmp_path, standin_dir):
+    from quiz1.grading.layout import extract_submission
+
+    z = make_zip(tmp_path / "A9500001A.zip", standin_dir, {"A9500001A-extra.ipynb": [code("x = 1")],
+                                                           "A9500001A.ipynb": [md("## Question 1")]})
+    layout = extract_submission(z, tmp_path / "x")
+    assert [p.name for p in layout.notebooks] == ["A9500001A.ipynb", "A9500001A-extra.ipynb"]
+
+
 # --------------------------------------------------------------------------
 # the verdicts, on hand-made runs
 
