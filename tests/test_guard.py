@@ -110,6 +110,9 @@ def test_the_recorder_names_what_ran_whatever_it_was_called(installed):
         torch.nn.CrossEntropyLoss()(z, y)
         installed.execution_count = 7
         scipy.special.logsumexp(z.numpy(), axis=1)
+        installed.execution_count = 8
+        from sklearn.metrics import log_loss as ll
+        ll([0, 1, 2, 0], torch.softmax(z, 1).numpy(), labels=[0, 1, 2])
     finally:
         data = guard.q1_report()
     got = _payload(data, "k0")
@@ -121,6 +124,7 @@ def test_the_recorder_names_what_ran_whatever_it_was_called(installed):
     assert by_count[5] == {"Tensor.log_softmax"}
     assert "torch.nn.functional.cross_entropy" in by_count[6]   # nn.CrossEntropyLoss calls it
     assert any(n.endswith("logsumexp") and n.startswith("scipy") for n in by_count[7])
+    assert any(n.startswith("sklearn") and n.endswith("log_loss") for n in by_count[8])
     assert got["tampered"] == []
 
 
