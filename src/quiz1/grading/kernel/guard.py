@@ -2,8 +2,10 @@
 
 ``install`` captures, while they are still the genuine ones, the objects the
 grader's later cells rely on: builtins, ``sys.modules``' entries, json and hmac,
-IPython's display machinery, torch's ``Tensor`` class, its methods and autograd
-functions. The later grader cells call this module's entry points:
+IPython's display machinery; and torch's ``Tensor`` class, its methods and autograd
+functions as soon as torch is imported (a ``sys.meta_path`` finder captures them
+as its import ends, before the importing cell gets it: a notebook without torch
+does not pay for importing it). The later grader cells call this module's entry points:
 
 - ``q1_start`` / ``q1_report`` around the Q1 section: a profile hook
   (``sys.setprofile``) records which library functions the section's cells call
@@ -172,6 +174,47 @@ def publish(kind: str, body: dict) -> dict:
     return data
 
 
+def capture_torch(torch) -> None:
+    """Keep torch's genuine objects (its Tensor class, the TensorBase descriptors the probe reads through, its autograd
+    functions) and add them to what is checked; a watch asked for before torch was imported starts now."""
+    import torch.autograd.function
+    import torch.nn.functional  # noqa: F401 -- captured below
+    base = torch._C.TensorBase
+    STATE.update(torch=torch, tensor=torch.Tensor, grad_fn=static(base, "grad_fn"), detach=static(base, "detach"),
+                 reshape=static(base, "reshape"), double=static(base, "double"), tolist=static(base, "tolist"),
+                 size=static(base, "size"), no_overrides=torch._C.DisableTorchFunction,
+                 custom=torch.autograd.function.BackwardCFunction,
+                 dispatch_depth=getattr(torch._C, "_len_torch_dispatch_stack", None))
+    STATE["mods"].update({n: sys.modules[n] for n in MODULES if n.startswith("torch") and n in sys.modules})
+    if "expected" in STATE:
+        for k, v in bindings(STATE["mods"], STATE["shell"], torch.Tensor).items():
+            STATE["expected"].setdefault(k, v)       # torch's entries, as they are now: genuine
+    if STATE.get("watch_wanted"):
+        watch()
+
+
+class TorchImport:
+    """A ``sys.meta_path`` finder: torch loads as usual, and its objects are captured (``capture_torch``) as its
+    import ends, before the importing cell gets it. The guard imports torch itself only when the notebook does."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "torch" or STATE.get("torch") is not None:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None) if finder is not self else None
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                real = spec.loader.exec_module
+
+                def exec_module(module, real=real):
+                    real(module)
+                    capture_torch(module)
+
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
+
+
 def install(params: str, shell=None) -> dict:
     """Capture the genuine objects (before any student cell). ``params``: JSON {"nonce", "key", "roots"?}."""
     p = _loads(params)
@@ -179,30 +222,22 @@ def install(params: str, shell=None) -> dict:
     import IPython.core.display_functions  # noqa: F401 -- captured below
     import IPython.display  # noqa: F401
     shell = shell if shell is not None else IPython.get_ipython()
-    try:
-        import torch
-        import torch.autograd.function
-        import torch.nn.functional  # noqa: F401
-    except Exception:  # noqa: BLE001 -- a kernel without torch: nothing of torch to guard
-        torch = None
     import site
     import sysconfig
     roots = tuple(p.get("roots") or {sysconfig.get_paths()[k] for k in ("purelib", "platlib")} | set(site.getsitepackages()))
     pub = getattr(shell, "display_pub", None)
-    mods = {n: sys.modules[n] for n in MODULES if n in sys.modules}
+    mods = {n: sys.modules[n] for n in MODULES if n in sys.modules and not n.startswith("torch")}
     STATE.clear()
-    STATE.update(nonce=p["nonce"], key=p["key"], shell=shell, mods=mods, roots=roots, torch=torch, pub=pub,
+    STATE.update(nonce=p["nonce"], key=p["key"], shell=shell, mods=mods, roots=roots, torch=None, pub=pub,
                  publish=static(type(pub), "publish") if pub is not None else None,
-                 tensor=torch.Tensor if torch is not None else None, seen={}, calls=[], hook=None,
-                 setprofile=sys.setprofile, getprofile=sys.getprofile)
-    if torch is not None:
-        base = torch._C.TensorBase
-        STATE.update(grad_fn=static(base, "grad_fn"), detach=static(base, "detach"), reshape=static(base, "reshape"),
-                     double=static(base, "double"), tolist=static(base, "tolist"), size=static(base, "size"),
-                     no_overrides=torch._C.DisableTorchFunction, custom=torch.autograd.function.BackwardCFunction,
-                     dispatch_depth=getattr(torch._C, "_len_torch_dispatch_stack", None))
-    STATE["expected"] = bindings(mods, shell, STATE["tensor"])
-    return publish("install", {"count": getattr(shell, "execution_count", None), "torch": torch is not None})
+                 tensor=None, seen={}, calls=[], hook=None, setprofile=sys.setprofile, getprofile=sys.getprofile,
+                 finder=TorchImport())
+    STATE["expected"] = bindings(mods, shell)
+    if "torch" in sys.modules:
+        capture_torch(sys.modules["torch"])
+    else:
+        sys.meta_path.insert(0, STATE["finder"])
+    return publish("install", {"count": getattr(shell, "execution_count", None)})
 
 
 def _now_replaced() -> list:
@@ -210,17 +245,19 @@ def _now_replaced() -> list:
     depth = STATE.get("dispatch_depth")
     if depth is not None and depth() > 0:
         got.append("a torch dispatch mode left active")
+    if STATE["torch"] is None and "torch" in sys.modules:
+        got.append("sys.meta_path (torch was imported past the grader's import hook)")
     return got
 
 
 def q1_start(params: str = "{}") -> None:
     """Start recording the library calls of the cells that follow (the Q1 section)."""
-    roots, tensor, calls, shell = STATE["roots"], STATE["tensor"], STATE["calls"], STATE["shell"]
+    roots, calls, shell = STATE["roots"], STATE["calls"], STATE["shell"]
     previous = STATE["getprofile"]()
 
     def hook(frame, event, arg):
         if event in ("call", "c_call") and len(calls) < MAX_CALLS:
-            name = library_name(event, frame, arg, roots, tensor)
+            name = library_name(event, frame, arg, roots, STATE["tensor"])     # torch may be imported meanwhile
             if name is not None:
                 calls.append([getattr(shell, "execution_count", None), name])
         if previous is not None:
@@ -245,6 +282,7 @@ def watch(params: str = "{}") -> None:
     """Make torch's show methods remember the tensors with an autograd graph that they show (the Q2 section)."""
     tensor, seen, grad_fn = STATE["tensor"], STATE["seen"], STATE.get("grad_fn")
     if tensor is None:
+        STATE["watch_wanted"] = True        # torch is not imported yet: the watch starts when it is
         return
 
     def wrap(name):
