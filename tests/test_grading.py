@@ -182,7 +182,7 @@ def test_gamed_notebook_gets_no_correct(tmp_path, data):
     assert "correct" not in status(rep).values(), rep.table()
     assert "typed into the code" in (rep.questions["Q1"].note or "") and "typed into the code" in (rep.questions["Q2"].note or "")
     assert rep.questions["Q6"].status == "missing" and "already there" in rep.questions["Q6"].note    # copies of I0/I1
-    assert rep.questions["Q7"].status == "missing" and "no class" in rep.questions["Q7"].note
+    assert rep.questions["Q7"].status == "wrong" and "no class" in rep.questions["Q7"].note    # printed: typed in
     assert not rep.passed
 
 

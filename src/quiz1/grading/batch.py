@@ -127,7 +127,9 @@ def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
             rep = grade_submission(zip_path, timeout=opts.timeout, budget=opts.budget, trust_model=opts.trust_model,
                                    progress=False, executor=executor, keep_dir=keep, data=opts.data, model=opts.model,
                                    variants=opts.variants)
-            notebooks = {p.name: p.read_text() for p in sorted(Path(keep).glob("*.ipynb"))}
+            # the main notebook first (<stem>.ipynb, then <stem>-2.ipynb, ...): by name, "-" sorts before "."
+            kept = sorted(Path(keep).glob("*.ipynb"), key=lambda p: (p.stem != zip_path.stem, len(p.name), p.name))
+            notebooks = {p.name: p.read_text() for p in kept}
         report = rep.to_json()
     except ValueError as e:  # nothing to grade in this zip (not a readable zip): the student's
         msg = (str(e).splitlines()[0] if str(e) else e.__class__.__name__).replace(str(zip_path), zip_path.name)
@@ -222,7 +224,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
 
         def keep(i, res):
             rep = res["report"]
-            for k, (_name, text) in enumerate(sorted(res["notebooks"].items())):
+            for k, (_name, text) in enumerate(res["notebooks"].items()):     # grade_one's order: the main one first
                 write_text(out / f"{stems[i]}{'' if k == 0 else f'-{k + 1}'}.ipynb", text)
             write_text(out / f"{stems[i]}.json", json.dumps(rep, indent=2))
             reports[i] = rep

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .execution import Cell, RunRecord
+from .probes import class_sources
 from .reference import EXACT_REL, Reference
 from .report import Verdict
 from .values import Printed, literal_in_code, matches, numbers, vector_matches, vectors
@@ -36,9 +37,11 @@ from .values import Printed, literal_in_code, matches, numbers, vector_matches, 
 L2_MOST = 2.8      # the most generous reading of the quiz's eps = 0.1: per-pixel RMS 0.1, i.e. L2 0.1 * 28 in [0, 1] units
 L2_NOTHING_LEFT = 2 * L2_MOST   # a change past this leaves no digit to speak of: not a small change by any reading
 SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a line of at most 4 numbers, a cell of 64
-LIBRARY_CE = re.compile(r"\b(?:F\.cross_entropy|CrossEntropyLoss|F\.softmax|F\.log_softmax|torch\.softmax|"
-                        r"torch\.log_softmax|nn\.Softmax|nn\.LogSoftmax|special\.softmax|special\.log_softmax|"
-                        r"logsumexp|log_loss|\.softmax\()")
+# Q1: the words around a number that do not say what it is (a tensor's or array's repr), and how many other
+# unlabelled values make a bare number one candidate among several ("which one is the answer?")
+REPR_NOISE = re.compile(r"tensor|array|dtype|float\d*|int\d*|grad_fn=<\w*>|device='?\w*'?|requires_grad|np\.|True|False")
+Q1_OTHER_CANDIDATES = 3
+ALIASES = {"torch.nn.functional.": "F."}
 WORSE_THAN_LINEAR = 1.5   # Q4: an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
 Q5_RMSE = 0.02     # Q5: RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
 Q5_RMSE_FAR = 0.10  # beyond a tenth of the range the curve is not Figure 3's (an untrained MLP: about 1.9, i.e. 186%)
@@ -193,7 +196,6 @@ class Checks:
         c, k, kind, text, inside = found
         where = f"{text} ({c.notebook} {c.label})"
         notes = [] if inside else ["printed outside the Q1 section"]
-        lib = LIBRARY_CE.search("\n".join(x.source for x in self.section(1)) or c.source)
         if self.variant is not None:
             v = self.variant.ref
             vc, why = self._variant_cell(c)
@@ -210,11 +212,60 @@ class Checks:
                     f"{shown} where the {kind} is " + (f"{want:.6f}" if want is not None else "another vector")]))
             notes.append(f"followed the data: on the variant data the same cell printed its {kind}"
                          + (f" {v.q1_mean if kind == 'mean' else v.q1_total:.6g}" if kind != "per-sample" else ""))
-        if lib:
-            return Verdict("unverified", where, expected, "; ".join(notes + [
-                f"computed with the library's `{lib.group(0).strip('.(')}` where the quiz asks for softmax and "
-                f"cross-entropy from scratch: a human should decide"]))
+        doubt = self._q1_library(c) or self._q1_which_one(c, k, kind)
+        if doubt:
+            return Verdict("unverified", where, expected, "; ".join(notes + [doubt]))
         return Verdict("correct", where, expected, "; ".join(notes) or None)
+
+    def _q1_library(self, c: Cell) -> str | None:
+        """Why the Q1 value needs a human, from the grader's record of the library functions the Q1 section's cells
+        (and ``c``, the cell that printed it) called at run time; None when they called none."""
+        rec = self.run.q1_calls
+        if rec is None:
+            return ("the grader's record of the library functions the Q1 section called did not come back "
+                    "(no Q1 section, or the run stopped in it): a human should check it is computed from scratch")
+        if rec.get("tampered") or rec.get("forged") or not rec.get("signed", True):
+            what = ", ".join(rec.get("tampered", [])[:4]) or "a forged copy of the grader's record"
+            return (f"the notebook replaced what the grader's call recorder relies on ({what}): which functions "
+                    f"computed it is unknown, a human should decide")
+        cells = {(x.notebook, x.index) for x in self.section(1)} | {(c.notebook, c.index)}
+        used = list(dict.fromkeys(fn for key, fns in rec["cells"].items() if key in cells for fn in fns))
+        if not used:
+            return None
+        named = []
+        for fn in ([fn for fn in used if "._C." not in fn] or used)[:3]:     # the function called, not torch's inside
+            alias = next((fn.replace(a, b) for a, b in ALIASES.items() if fn.startswith(a)), None)
+            named.append(f"`{fn}`" + (f" ({alias})" if alias else ""))
+        return (f"computed with the library's {', '.join(named)} (called at run time) where the quiz asks for softmax "
+                f"and cross-entropy from scratch: a human should decide")
+
+    def _q1_which_one(self, c: Cell, k: int, kind: str) -> str | None:
+        """A bare number among several bare candidates (no words say which is the answer): why a human decides."""
+        if kind == "per-sample":
+            return None
+        line, seen = "", 0
+        for ln in c.text.splitlines():          # the line holding the cell's k-th number
+            seen += len(numbers(ln))
+            if seen > k:
+                line = ln
+                break
+        if re.search(r"[A-Za-z]", REPR_NOISE.sub(" ", re.sub(r"[-+]?\d[\d.,eE+-]*", " ", line))):
+            return None
+        r = self.ref
+        known = [r.q1_mean, r.q1_total] + list(r.q1_per_sample if r.q1_per_sample is not None else [])
+        others = set()
+        for cell in {id(x): x for x in self.section(1) + [c]}.values():
+            for ln in cell.text.splitlines():
+                rest = REPR_NOISE.sub(" ", re.sub(r"[-+]?\d[\d.,eE+-]*", " ", ln))
+                on_line = numbers(ln)
+                if re.search(r"[A-Za-z]", rest) or not on_line or len(on_line) > SCALAR_LINE_MOST:
+                    continue
+                others |= {round(p.value, 6) for p in on_line if re.search(r"[.eE]", p.text)
+                           and not any(matches(p, ref) for ref in known)}
+        if len(others) < Q1_OTHER_CANDIDATES:
+            return None
+        return (f"printed bare, among {len(others)} other bare values in the section ({', '.join(f'{v:g}' for v in sorted(others)[:4])}"
+                f"{', ...' if len(others) > 4 else ''}): which one is the answer? a human should decide")
 
     # Q2 -----------------------------------------------------------------
     def q2(self, figure1_tensors: list[dict]) -> Verdict:
@@ -237,13 +288,23 @@ class Checks:
                 break
         held = [(t, rd) for t in figure1_tensors for rd in readings
                 if len(t.get("value", [])) == 3 and np.allclose(t["value"], rd.output, rtol=1e-5)]
+        probe = self.run.probe or {}
+        if found is not None and (probe.get("tampered") or probe.get("forged")):
+            c, vals, text, inside = found
+            what = ", ".join(probe.get("tampered", [])[:4]) or "outputs forged in the grader's name"
+            return Verdict("unverified", f"{text} ({c.notebook} {c.label})", expected,
+                           f"the notebook replaced what the grader's graph probe relies on ({what}): the graph it "
+                           f"reports cannot be trusted, a human should decide")
         if found is not None:
             c, vals, text, inside = found
             where = f"{text} ({c.notebook} {c.label})"
             same = [t for t, _ in held if all(matches(p, v) for p, v in zip(vals, t["value"]))]
             if same:
+                merged = same[0].get("merged")
                 return Verdict("correct", where, expected, f"{_tensor(same[0])} has Figure 1's autograd graph and this "
-                               f"value; {claim}" + ("" if inside else "; printed outside the Q2 section"))
+                               f"value" + (f" (with {merged} fed by one tensor: its leaves merged, as torchviz draws "
+                                           f"`f(x, x, x)`)" if merged else "")
+                               + f"; {claim}" + ("" if inside else "; printed outside the Q2 section"))
             if figure1_tensors:
                 seen = ", ".join(f"{_tensor(t)} = {_fmt(t['value'][:3])}" for t in figure1_tensors[:3])
                 why = f"the kernel's tensors drawn as Figure 1 ({seen}) do not hold this value: a human should decide"
@@ -562,12 +623,21 @@ class Checks:
             (passing if ok else wrong).append(rec)
         sec_code = "\n".join(c.source for c in self.section(7))
         at_one = lambda rec: next(x for x in rec["runs"] if x["xinit"] == 1.0)["grads"]  # noqa: E731
-        if passing:
-            g = at_one(passing[0])
+        sources = class_sources(apart.get("definitions") or "")
+        doubts = {rec["name"]: self._q7_doubt(rec, sources.get(rec["name"], "")) for rec in passing}
+        clean = [rec for rec in passing if doubts[rec["name"]] is None]
+        if clean and not apart.get("forged"):
+            g = at_one(clean[0])
             xs = ", ".join(f"{x:g}" for x in expect_at if x != 1.0)
-            return Verdict("correct", f"class {passing[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
-                           f"the grader took class `{passing[0]['name']}` out of the notebook and ran the quiz's main "
+            return Verdict("correct", f"class {clean[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                           f"the grader took class `{clean[0]['name']}` out of the notebook and ran the quiz's main "
                            f"block with it in a fresh kernel: the gradients of quiz1's fixed class at xinit = 1 and {xs}")
+        if passing:
+            rec = passing[0]
+            g = at_one(rec)
+            why = doubts[rec["name"]] or "outputs forged in the grader's name were seen in the harness"
+            return Verdict("unverified", f"class {rec['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                           f"the main block gives the quiz's gradients, but {why}: a human should decide")
         if wrong:
             g = at_one(wrong[0])
             return Verdict("wrong", f"class {wrong[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
@@ -591,8 +661,25 @@ class Checks:
         failed = self._failed(7)
         if failed is not None and self.section(7):
             return Verdict("error", None, expected, failed.note)
-        return Verdict("missing", None, expected, "no class in the Q7 section to run the quiz's main block with "
-                       "(printed text is not a fix)" if self.section(7) else "no section for it")
+        shown = [c for c in self.section(7) if c.text.strip()]
+        if shown:
+            return Verdict("wrong", self._found_numbers(7) or shown[0].text.strip()[:120], expected,
+                           "an answer typed in: the Q7 section prints but defines no class to run the quiz's main "
+                           "block with (printed text is not a fix)")
+        return Verdict("missing", None, expected, "no class in the Q7 section to run the quiz's main block with"
+                       if self.section(7) else "no section for it")
+
+    @staticmethod
+    def _q7_doubt(rec: dict, source: str) -> str | None:
+        """Why a class whose values pass is not simply fixed: it replaced what the main block calls (a patched
+        ``backward`` passing ``retain_graph=True``), or it asks for ``retain_graph`` itself; None when neither."""
+        if rec.get("replaced"):
+            return (f"class `{rec['name']}` replaced {', '.join(rec['replaced'][:4])} while it ran (e.g. a backward "
+                    f"that passes retain_graph=True): the class itself is not fixed")
+        if re.search(r"retain_graph", source):
+            return (f"class `{rec['name']}` uses retain_graph: that hides the error and keeps every old graph alive "
+                    f"(memory grows with each call)")
+        return None
 
     def quiz_error_shown(self, q7: Verdict):
         """With a correct Q7, the quiz's own RuntimeError shown in the Q7 section (before the fix) is not a fault."""

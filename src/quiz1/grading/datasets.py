@@ -5,14 +5,17 @@ the submission keeps them, before anything runs, and names each zip file that
 differs from the quiz's: the references then come from the TA's files, so a
 doctored ``I0.png`` or ``data.txt`` in a zip moves nothing. ``write_variant``
 writes changed data with the same names, shapes and formats (Q1: other logits
-and labels, a mean cross-entropy at least 20% away; Q6: I0 and I1 moved by a
+and labels, a mean cross-entropy at least 20% away, in every file of the
+submission holding the quiz file's bytes; Q6: I0 and I1 moved by a
 pixel or two) for the metamorphic run: a value that does not follow the data
 was not computed from it.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +81,24 @@ def _shifted(im: np.ndarray, far: float) -> np.ndarray:
     return out
 
 
+def _replace_copies(root: Path, old: bytes, new: bytes, skip: Path) -> list[str]:
+    """Write ``new`` over every regular file below ``root`` (no symlink followed) whose bytes are ``old``, ``skip``
+    aside; return them (relative)."""
+    out = []
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(files):
+            p = Path(folder) / name
+            try:
+                st = p.lstat()
+                if p == skip or not stat.S_ISREG(st.st_mode) or st.st_size != len(old) or p.read_bytes() != old:
+                    continue
+                p.write_bytes(new)
+            except OSError:
+                continue
+            out.append(p.relative_to(root).as_posix())
+    return out
+
+
 def write_variant(root: Path, seed: int = 0, far: float = 5.6) -> list[str]:
     """Overwrite the Q1 files and I0/I1 below ``root`` with variant data of the same names, shapes and formats;
     return the files changed (relative). ``far``: the least L2 ([0, 1] units) between an image and its variant."""
@@ -102,9 +123,12 @@ def write_variant(root: Path, seed: int = 0, far: float = 5.6) -> list[str]:
                 if abs(softmax_cross_entropy(z, y).mean - mean) >= 0.2 * max(abs(mean), 1e-9):
                     break
             integer = all(tok.lstrip("-").isdigit() for tok in labels.read_text().split()[:200])
+            quiz = {p: p.read_bytes() for p in (data, labels)}
             np.savetxt(data, z)
             np.savetxt(labels, y, fmt="%d" if integer else "%.18e")
             changed += [p.relative_to(root).as_posix() for p in (data, labels)]
+            for p, old in quiz.items():    # a student's own copy of the download (Quizz_data/Q1/data.txt) too
+                changed += _replace_copies(root, old, p.read_bytes(), skip=p)
     for name in ("I0.png", "I1.png"):
         p = find_data_file(root, name)
         if p is None:

@@ -31,7 +31,7 @@ import numpy as np
 from .canary import MachineError, self_check
 from .causes import cell_error, stop_reason
 from .layout import find_data_file
-from .probes import graph_probe_cell, model_probe_cell, model_result, model_watch_cell, probe_result, watch_cell
+from .probes import guard_call_cell, guard_cell, guard_result, model_probe_cell, model_result, model_watch_cell
 from .report import CellError
 from .sections import cell_questions
 
@@ -68,7 +68,9 @@ class RunRecord:
     #                                                 and the outputs its code cells displayed show, in reading order
     markdown: dict = field(default_factory=dict)    # question -> {"prose": visible characters outside headings,
     #                                                 "images": visible images, "css": sets its own CSS} of its Markdown
-    probe: dict | None = None                       # what the Q2 graph probe sent back
+    probe: dict | None = None                       # what the Q2 graph probe sent back: {"tensors", "tampered", "forged"}
+    q1_calls: dict | None = None                    # {"cells": {(notebook, cell index): [library function]},
+    #                                                 "tampered": [...], "forged": n}: the Q1 section's calls, or None
     models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
     copies: list = field(default_factory=list)      # PNGs the run wrote with the pixels of an image already there
@@ -195,19 +197,37 @@ def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]
 
 
 def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
-    """(position among the notebook's own cells, tag, cell) of every cell the grader inserts."""
+    """(position among the notebook's own cells, tag, cell) of every cell the grader inserts (the guard, inserted
+    first of all, is not among them)."""
     def section(q):
         return [i for i, qs in enumerate(qsets) if q in qs and len(qs) == 1]
 
     n = len(qsets)
-    q2 = section(2)
-    plan = [(q2[0], "watch", watch_cell()), (q2[-1] + 1, "q2", graph_probe_cell(nonce))] if q2 else [
-        (0, "watch", watch_cell()), (n, "q2", graph_probe_cell(nonce))]
+    q1, q2 = [i for i, qs in enumerate(qsets) if 1 in qs], section(2)      # Q1's recorder: every cell Q1 shares too
+    plan = [(q1[0], "q1 start", guard_call_cell(nonce, "q1_start")),
+            (q1[-1] + 1, "q1", guard_call_cell(nonce, "q1_report"))] if q1 else []
+    plan += [(q2[0], "watch", guard_call_cell(nonce, "watch")), (q2[-1] + 1, "q2", guard_call_cell(nonce, "graph"))] \
+        if q2 else [(0, "watch", guard_call_cell(nonce, "watch")), (n, "q2", guard_call_cell(nonce, "graph"))]
     for q in ("q4", "q5"):
         sec = section(int(q[1]))
         if sec and model_data.get(q):
             plan += [(sec[0], "model watch", model_watch_cell()), (sec[-1] + 1, q, model_probe_cell(nonce, q, model_data[q]))]
     return plan
+
+
+def _q1_calls(old: dict | None, got: dict, name: str, nb) -> dict:
+    """The Q1 record of notebook ``name`` added to ``old``: each call attributed to the cell that ran it. A call made
+    while IPython's count was k comes from the cell shown as In [k - 1] (the count moves on as a cell starts)."""
+    by_count = {c.execution_count: i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count}
+    out = old or {"cells": {}, "tampered": [], "forged": 0}
+    for count, fn in got.get("calls", []):
+        i = by_count.get(count - 1) if isinstance(count, int) else None
+        if i is not None and fn not in out["cells"].setdefault((name, i), []):
+            out["cells"][(name, i)].append(fn)
+    out["tampered"] += [t for t in got.get("tampered", []) if t not in out["tampered"]]
+    out["forged"] += got.get("forged", 0)
+    out["signed"] = out.get("signed", False) or got.get("signed", False)
+    return out
 
 
 def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, progress: bool = True,
@@ -224,7 +244,7 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
     before = {_pixels_key(im) for im in old_pixels.values() if im is not None}
     data = {_pixels_key(im) for name in ("I0.png", "I1.png") if (p := find_data_file(root, name)) is not None
             and (im := read_png(p)) is not None}
-    nonce = secrets.token_hex(8)
+    nonce, key = secrets.token_hex(8), secrets.token_hex(16)
     for nb_path in notebooks:
         name = nb_path.relative_to(root).as_posix()
         try:
@@ -241,6 +261,9 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
         for pos, tag, cell in sorted(plan, key=lambda p: p[0], reverse=True):
             cell.metadata["quiz1_tag"] = tag
             nb.cells.insert(pos, cell)
+        first = guard_cell(nonce, key)      # before any cell of the notebook: captures what the probes rely on
+        first.metadata["quiz1_tag"] = "guard"
+        nb.cells.insert(0, first)
         tags = {i: c.metadata["quiz1_tag"] for i, c in enumerate(nb.cells) if "quiz1_tag" in c.get("metadata", {})}
         own = [i for i in range(len(nb.cells)) if i not in tags]   # notebook index -> original index
         left = budget - (time.monotonic() - t0)
@@ -269,11 +292,21 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.interrupted |= run.interrupted
             if run.stopped_at is not None:
                 rec.stopped |= {(name, own.index(i)) for i in range(run.stopped_at, len(nb.cells)) if i in own}
+        q1_got = None
         for i, tag in tags.items():
             if tag == "q2":
-                got = probe_result(nb.cells[i], nonce)
+                got = guard_result(nb.cells[i], nonce, key)
                 if got is not None:
-                    rec.probe = {"tensors": (rec.probe or {"tensors": []})["tensors"] + list(got.get("tensors", []))}
+                    old = rec.probe or {"tensors": [], "tampered": [], "forged": 0}
+                    rec.probe = {"tensors": old["tensors"] + list(got.get("tensors", [])),
+                                 "tampered": old["tampered"] + [t for t in got.get("tampered", []) if t not in old["tampered"]],
+                                 "forged": old["forged"] + got["forged"], "signed": got["signed"]}
+            elif tag == "q1":
+                q1_got = guard_result(nb.cells[i], nonce, key)
+            elif tag == "guard" and (fault := next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[i].get(
+                    "outputs", []) if o.get("output_type") == "error"), None)):
+                rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the Q1 call record and the Q2 "
+                                    f"graph probe could not run; the grader's failure, not the student's")
             elif tag in ("q4", "q5"):
                 got = model_result(nb.cells[i], nonce)
                 if got is not None:
@@ -301,6 +334,8 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                 earlier.append((where, cell.source))  # what a later NameError may be a knock-on of
             text, plots = output_text(cell)
             rec.cells.append(Cell(name, i, where, cell.source, qs, text, plots, cell.execution_count is not None, err))
+        if q1_got is not None:
+            rec.q1_calls = _q1_calls(rec.q1_calls, q1_got, name, nb)
     for rel, p in png_files(root).items():
         im = read_png(p)
         if im is None:

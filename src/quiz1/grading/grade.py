@@ -126,7 +126,8 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted")
         problems += run.problems
         q7_sources = [c.source for c in run.cells if 7 in c.questions]
-        q7 = run_q7_apart(q7_sources, xinits, executor) if q7_sources and not run.interrupted else None
+        q7 = run_q7_apart(q7_sources, xinits, executor, notebook=[c.source for c in run.cells]) \
+            if q7_sources and not run.interrupted else None
         if q7 is not None and not q7["started"]:
             from .canary import MachineError, self_check
 

@@ -77,7 +77,9 @@ def extract_submission(zip_path: str | Path, dest: str | Path) -> Layout:
         problems.append("no notebook (.ipynb) in the zip")
     else:
         named = [p for p in notebooks if ID_IN_NAME.search(p.name)]
-        main = next((p for p in top_level if p in named), None) or (named[0] if named else notebooks[0])
+        exact = [p for p in top_level if ID_IN_NAME.fullmatch(p.stem)]     # A0123456X.ipynb before A0123456X-extra.ipynb
+        main = next(iter(exact), None) or next((p for p in top_level if p in named), None) or (
+            named[0] if named else notebooks[0])
         notebooks = [main] + [p for p in notebooks if p != main]
         if len(notebooks) > 1:
             problems.append(f"{len(notebooks)} notebooks where the quiz asks for one "

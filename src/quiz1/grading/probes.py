@@ -1,24 +1,31 @@
-"""What the grader runs itself: a probe in the student's kernel (Q2's graphs) and a harness out of its reach (Q7).
+"""What the grader runs itself: cells in the student's kernel (Q1's call record, Q2's graphs, Q4/Q5's models) and a
+harness out of its reach (Q7).
 
-Q2, by its graph. A cell inserted before the Q2 section remembers every tensor
-with a graph the section prints or converts (a tensor computed inside a
-function counts too); a probe cell inserted after it walks the autograd graph
-of those and of every tensor the notebook holds (``grad_fn.next_functions``,
-the walk torchviz's ``make_dot`` does) and sends it back under a nonce; the grader
-rebuilds torchviz's DOT text and asks quiz1's own ``is_isomorphic`` test
-whether it is Figure 1. Printing Figure 1's output proves nothing; holding a
-tensor whose graph *is* Figure 1, with that output, does. A probe inside the
-student's kernel can in principle be forged by a notebook written against it;
-the note says what it saw.
+The guard. Before any cell of the notebook the grader runs ``kernel/guard.py``
+(read as text, its parameters as JSON): it captures the objects its later cells
+rely on while they are genuine, and every report it sends is signed and says what
+the notebook replaced (by identity). ``guard_cell`` is that first cell,
+``guard_call_cell`` a later call (``q1_start``/``q1_report`` around the Q1
+section, ``watch`` before the Q2 section, ``graph`` after it), ``guard_result``
+what one sent back.
 
-Q7, out of the notebook's reach. The class definitions of the Q7 section (with
-the imports and functions beside them, nothing else: no main block, no other
-cell) are taken from the notebook's source with ``ast`` and run, with the quiz's
-main block, in a fresh kernel through the same executor (sandbox) as the
-notebook, at ``xinit`` values the grader draws; the grader compares the
-gradients with those of quiz1's own fixed class in its own process. No display
-hook, printed message or earlier cell of the notebook can take part. Written by
-hand: no library extracts class definitions from a notebook and runs them apart.
+Q2, by its graph. The watch remembers every tensor with a graph the section
+prints or converts (a tensor computed inside a function counts too); the graph
+probe walks the autograd graph of those and of every tensor the notebook holds
+(``grad_fn.next_functions``, the walk torchviz's ``make_dot`` does); the grader
+asks quiz1's own ``is_isomorphic`` test whether it is Figure 1 (tensors of any
+shape; a, b and c may be one tensor: Figure 1 with its leaves merged). Printing
+Figure 1's output proves nothing; holding a tensor whose graph *is* Figure 1, with
+that output, does.
+
+Q7, out of the notebook's reach. The class definitions of the Q7 section, with
+every import of the notebook and the module-level constants and functions they
+read (nothing that runs: no main block, no other statement), are taken from the
+notebook's source with ``ast`` and run with the quiz's main block in a fresh
+kernel through the same executor (sandbox) as the notebook, by ``kernel/q7.py``,
+at ``xinit`` values the grader draws; the grader compares the gradients with those
+of quiz1's own fixed class in its own process. Written by hand: no library
+extracts class definitions from a notebook and runs them apart.
 """
 from __future__ import annotations
 
@@ -31,129 +38,79 @@ from pathlib import Path
 
 import nbformat
 
-PROBE_MIME = "application/x-quiz1-probe+json"
-MAX_TENSORS, MAX_NODES = 64, 400
+from .kernel import bootstrap, call, signed_results
 
-WATCH = '''
-def __quiz1_watch():
-    """quiz1's grader: remember the tensors with a graph that the Q2 section shows or converts (printed, formatted,
-    iterated, indexed, detached, turned into a list or an array), so a tensor computed inside a function counts too."""
-    try:
-        import torch
-    except Exception:
-        return
-    seen = get_ipython().user_ns.setdefault("_quiz1_seen", {})
-
-    def wrap(name):
-        original = getattr(torch.Tensor, name)
-
-        def watched(self, *args, **kwargs):
-            if getattr(self, "grad_fn", None) is not None and len(seen) < %(max_tensors)d:
-                seen.setdefault(id(self), self)
-            return original(self, *args, **kwargs)
-        setattr(torch.Tensor, name, watched)
-    for name in ("__repr__", "__format__", "__iter__", "__getitem__", "tolist", "detach", "numpy", "item", "cpu"):
-        wrap(name)
-__quiz1_watch()
-del __quiz1_watch
-'''
-
-GRAPH_PROBE = '''
-def __quiz1_graphs(nonce):
-    """quiz1's grader: the autograd graph of every tensor this notebook holds (Question 2)."""
-    from IPython.display import display
-    out = {"nonce": nonce, "tensors": []}
-    try:
-        import torch
-    except Exception:
-        display({%(mime)r: out}, raw=True)
-        return
-
-    def size(v):
-        return "(" + ", ".join(str(int(s)) for s in v.size()) + ")"
-
-    def graph(t):
-        nodes, edges, seen, stack = {"out": ["output " + size(t)]}, [["f%%d" %% id(t.grad_fn), "out"]], set(), [t.grad_fn]
-        while stack and len(nodes) < %(max_nodes)d:
-            fn = stack.pop()
-            if fn is None or id(fn) in seen:
-                continue
-            seen.add(id(fn))
-            nodes["f%%d" %% id(fn)] = [type(fn).__name__]
-            if hasattr(fn, "variable"):
-                nodes["v%%d" %% id(fn.variable)] = ["leaf " + size(fn.variable)]
-                edges.append(["v%%d" %% id(fn.variable), "f%%d" %% id(fn)])
-            for nxt, _ in fn.next_functions:
-                if nxt is not None:
-                    edges.append(["f%%d" %% id(nxt), "f%%d" %% id(fn)])
-                    stack.append(nxt)
-        return nodes, edges
-
-    found = []
-    for name, obj in list(get_ipython().user_ns.items()):
-        if name.startswith("_"):
-            continue
-        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else [(None, obj)]
-        try:
-            for key, v in list(items)[:100]:
-                if isinstance(v, torch.Tensor) and v.grad_fn is not None and len(found) < %(max_tensors)d:
-                    found.append((name if key is None else "%%s[%%r]" %% (name, key), v))
-        except Exception:
-            continue
-    found += [("", v) for v in list(get_ipython().user_ns.get("_quiz1_seen", {}).values())]   # "": shown, unnamed
-    for name, t in found:
-        try:
-            nodes, edges = graph(t)
-            out["tensors"].append({"name": name, "shape": list(t.shape), "nodes": nodes, "edges": edges,
-                                   "value": t.detach().reshape(-1)[:12].double().tolist()})
-        except Exception:
-            pass
-    display({%(mime)r: out}, raw=True)
-__quiz1_graphs(%(nonce)r)
-del __quiz1_graphs
-'''
+GUARD_SLOT = "__quiz1_{}"   # the private namespace of the guard in the student's kernel, named by the nonce
 
 
-def watch_cell():
-    """The cell inserted before the Q2 section: it records the tensors with a graph that the section shows."""
-    return nbformat.v4.new_code_cell(WATCH % {"max_tensors": MAX_TENSORS}, metadata={"quiz1_probe": True})
+def guard_cell(nonce: str, key: str):
+    """The cell the grader runs before any cell of the notebook: ``kernel/guard.py``'s ``install``, with the nonce
+    its reports carry and the key that signs them."""
+    return nbformat.v4.new_code_cell(bootstrap("guard", GUARD_SLOT.format(nonce), "install", {"nonce": nonce, "key": key}),
+                                     metadata={"quiz1_probe": True})
 
 
-def graph_probe_cell(nonce: str):
-    """The probe cell inserted after the Q2 section."""
-    return nbformat.v4.new_code_cell(GRAPH_PROBE % {"mime": PROBE_MIME, "nonce": nonce, "max_nodes": MAX_NODES,
-                                                    "max_tensors": MAX_TENSORS}, metadata={"quiz1_probe": True})
+def guard_call_cell(nonce: str, entry: str):
+    """A later grader cell: one entry of the guard (``q1_start``, ``q1_report``, ``watch``, ``graph``)."""
+    return nbformat.v4.new_code_cell(call(GUARD_SLOT.format(nonce), entry, {}), metadata={"quiz1_probe": True})
 
 
-def probe_result(cell, nonce: str) -> dict | None:
-    """What the probe cell sent back under ``nonce`` ({"tensors": [...]}), or None."""
-    for o in cell.get("outputs", []):
-        got = o.get("data", {}).get(PROBE_MIME)
-        if isinstance(got, dict) and got.get("nonce") == nonce:
-            return got
-    return None
+def guard_result(cell, nonce: str, key: str) -> dict | None:
+    """What a guard cell sent back, signed with ``key`` under ``nonce`` (its last report), with "forged": the number of
+    outputs that carried the nonce without a valid signature; None when nothing came back at all."""
+    good, forged = signed_results(cell.get("outputs", []), nonce, key)
+    if not good and not forged:
+        return None
+    return {**(good[-1] if good else {}), "forged": forged, "signed": bool(good)}
 
 
-def figure1_tensors(probe: dict | None) -> list[dict]:
-    """The probe's tensors whose autograd graph torchviz would draw as Figure 1 (labels and edges, isomorphic)."""
+def _kind(label: str) -> str:
+    """A node's label without a tensor's shape: "leaf (3, 1)" -> "leaf" (Figure 1 holds for tensors of any shape)."""
+    return re.sub(r"^(leaf|output) \(.*\)$", r"\1", label)
+
+
+def figure1_forms() -> list[tuple[str | None, object]]:
+    """Figure 1 (labels without shapes) and its forms with leaves merged, as (what was merged or None, graph): the
+    graph torchviz draws when a, b and c are fed by fewer tensors (``f(x, x, x)``: one leaf, one AccumulateGrad)."""
     import networkx as nx
 
     from ..data.loaders import figure1_dot
     from ..solvers.compute_graph import labelled_multigraph, parse_torchviz
 
     fig = labelled_multigraph(parse_torchviz(figure1_dot(), "Figure 1"))
+    for n in fig.nodes:
+        fig.nodes[n]["label"] = _kind(fig.nodes[n]["label"])
+    forms = [(None, fig)]
+    for group in (("a", "b", "c"), ("a", "b"), ("a", "c"), ("b", "c")):
+        g = fig.copy()
+        for x in group[1:]:     # one AccumulateGrad takes the others' edges; one leaf box feeds it
+            g = nx.contracted_nodes(g, "acc_" + group[0], "acc_" + x, self_loops=False, copy=True)
+            g.remove_node("leaf_" + x)
+        forms.append((", ".join(group[:-1]) + " and " + group[-1], g))
+    return forms
+
+
+def figure1_tensors(probe: dict | None) -> list[dict]:
+    """The probe's tensors whose autograd graph torchviz would draw as Figure 1 (labels and edges, isomorphic; tensors
+    of any shape), or as Figure 1 with some of a, b and c fed by one tensor: each with "merged" (the inputs that are
+    one tensor, e.g. "a, b and c", or None)."""
+    import networkx as nx
+
+    forms = figure1_forms()
     out = []
     for t in (probe or {}).get("tensors", []):
         try:
             g = nx.MultiDiGraph()
             for n, (label,) in t["nodes"].items():
-                g.add_node(n, label=label)
+                g.add_node(n, label=_kind(label))
             g.add_edges_from(tuple(e) for e in t["edges"])
         except (KeyError, TypeError, ValueError):
             continue
-        if g.number_of_nodes() == fig.number_of_nodes() and nx.is_isomorphic(
-                fig, g, node_match=lambda a, b: a["label"] == b["label"]):
-            out.append(t)
+        for merged, fig in forms:
+            if g.number_of_nodes() == fig.number_of_nodes() and g.number_of_edges() == fig.number_of_edges() and \
+                    nx.is_isomorphic(fig, g, node_match=lambda a, b: a["label"] == b["label"]):
+                out.append({**t, "merged": merged})
+                break
     return out
 
 
@@ -162,83 +119,131 @@ def figure1_tensors(probe: dict | None) -> list[dict]:
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 KEEP = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-
-HARNESS = '''
-import json as __json
-import torch as __torch
-
-def __quiz1_main(cls, v):
-    g = cls()
-    xinit = __torch.tensor([v], requires_grad=True)
-    x = [xinit]
-    x.append(x[-1] + g(x[-1]))
-    loss = x[-1] ** 2
-    loss.backward()
-    first = xinit.grad.detach().clone().reshape(-1).tolist()
-    x = [xinit]
-    x.append(x[-1] + g(x[-1]))
-    loss = x[-1] ** 2
-    loss.backward()
-    return [first, xinit.grad.detach().reshape(-1).tolist()]
-
-__quiz1_out = []
-for __name in %(names)r:
-    __rec = {"name": __name, "runs": []}
-    for __v in %(xinits)r:
-        try:
-            __rec["runs"].append({"xinit": __v, "grads": __quiz1_main(globals()[__name], __v)})
-        except BaseException as __e:
-            __rec["runs"].append({"xinit": __v, "error": (type(__e).__name__ + ": " + str(__e)).splitlines()[0][:300]})
-    __quiz1_out.append(__rec)
-print(%(nonce)r + __json.dumps(__quiz1_out))
-'''
+DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def q7_definitions(sources: list[str]) -> tuple[str, list[str]]:
-    """The imports, functions and classes of ``sources`` (code cells) as one program, and the class names."""
-    keep, names = [], []
+def _parse(src: str) -> list:
+    try:
+        return ast.parse(_MAGIC.sub("", src)).body
+    except SyntaxError:
+        return []
+
+
+def _reads(node) -> set:
+    """The names ``node`` reads (loads) anywhere inside it."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _guarded(node) -> ast.Try:
+    """``node`` inside ``try: ... except Exception: pass`` (an import the grading machine lacks must not stop the
+    definitions after it)."""
+    handler = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+    return ast.fix_missing_locations(ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[]))
+
+
+def q7_definitions(sources: list[str], notebook: list[str] = ()) -> tuple[str, list[str]]:
+    """The Q7 section's functions and classes as one program, and the class names; ``notebook``: every code cell of
+    the notebook, whose imports come first (each guarded) with the module-level names the section's definitions read
+    (functions, classes, and assignments whose calls are only to imported modules: constants, nothing that runs)."""
+    imports, module_level = [], {}
+    for src in list(notebook) + list(sources):
+        for node in _parse(src):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.append(node)
+            elif isinstance(node, DEFS):
+                module_level[node.name] = node
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        module_level[t.id] = node
+    modules = {(a.asname or a.name).split(".")[0] for n in imports for a in n.names}
+    own, names = [], []
     for src in sources:
-        try:
-            tree = ast.parse(_MAGIC.sub("", src))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, KEEP):
-                keep.append(node)
+        for node in _parse(src):
+            if isinstance(node, DEFS):
+                own.append(node)
                 if isinstance(node, ast.ClassDef):
                     names.append(node.name)
-    return "\n\n".join(ast.unparse(n) for n in keep), list(dict.fromkeys(names))
+    defined = {n.name for n in own}
+    extra, todo = [], set().union(*(_reads(n) for n in own)) if own else set()
+    while todo:
+        name = todo.pop()
+        node = module_level.get(name)
+        if name in defined or node is None or any(node is e for e in extra):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not _constant(node, modules):
+            continue
+        extra.append(node)
+        defined.add(name)
+        todo |= _reads(node)
+    order = {id(n): k for k, n in enumerate(n for src in list(notebook) + list(sources) for n in _parse(src))}
+    extra.sort(key=lambda n: order.get(id(n), 0))
+    seen, parts = set(), []
+    for node in imports:
+        text = ast.unparse(_guarded(node))
+        if text not in seen:
+            seen.add(text)
+            parts.append(text)
+    parts += [ast.unparse(_guarded(n)) if isinstance(n, (ast.Assign, ast.AnnAssign)) else ast.unparse(n) for n in extra]
+    parts += [ast.unparse(n) for n in own]
+    return "\n\n".join(parts), list(dict.fromkeys(names))
 
 
-def run_q7_apart(sources: list[str], xinits: list[float], executor, *, timeout: float = 120) -> dict:
-    """Run the quiz's main block with each class of ``sources``, apart from the notebook, through ``executor``.
+def _constant(node, modules: set) -> bool:
+    """An assignment that runs nothing of the notebook: every call in its value is to an imported module's function."""
+    value = node.value
+    if value is None:
+        return False
+    for node_call in (n for n in ast.walk(value) if isinstance(n, ast.Call)):
+        f = node_call.func
+        while isinstance(f, ast.Attribute):
+            f = f.value
+        if not (isinstance(f, ast.Name) and f.id in modules):
+            return False
+    return True
 
-    Returns {"classes": [{"name", "runs": [{"xinit", "grads" | "error"}]}], "error": why nothing ran, or None,
-    "definitions": the program that was run, "started": False when the kernel did not start}.
+
+def class_sources(definitions: str) -> dict:
+    """class name -> its source, in ``definitions`` (what ``q7_definitions`` returned)."""
+    return {n.name: ast.unparse(n) for n in _parse(definitions) if isinstance(n, ast.ClassDef)}
+
+
+def run_q7_apart(sources: list[str], xinits: list[float], executor, *, timeout: float = 120,
+                 notebook: list[str] = ()) -> dict:
+    """Run the quiz's main block with each class of ``sources``, apart from the notebook, through ``executor``
+    (``kernel/q7.py``: capture, the definitions, run); ``notebook``: every code cell, for its imports and constants.
+
+    Returns {"classes": [{"name", "runs": [{"xinit", "grads" | "error"}], "replaced": [names]}], "error": why nothing
+    ran, or None, "definitions": the program that was run, "started": False when the kernel did not start,
+    "forged": outputs that carried the nonce unsigned}.
     """
-    code, names = q7_definitions(sources)
+    code, names = q7_definitions(sources, notebook)
     if not names:
-        return {"classes": [], "error": None, "definitions": code, "started": True}
-    nonce = f"quiz1-q7-{secrets.token_hex(8)}:"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(
-        HARNESS % {"names": names, "xinits": list(xinits), "nonce": nonce})])
+        return {"classes": [], "error": None, "definitions": code, "started": True, "forged": 0}
+    nonce, key = secrets.token_hex(8), secrets.token_hex(16)
+    slot = GUARD_SLOT.format(nonce)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(bootstrap("q7", slot, "capture", {"nonce": nonce, "key": key})),
+        nbformat.v4.new_code_cell(code),
+        nbformat.v4.new_code_cell(call(slot, "run", {"names": names, "xinits": list(xinits)}))])
     with tempfile.TemporaryDirectory(prefix="quiz1-q7-") as tmp:
         run = executor(nb, Path(tmp), timeout=timeout, budget=timeout, progress=False, root=Path(tmp))
-    defs_error = next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[0].get("outputs", [])
-                       if o.get("output_type") == "error"), None)
-    for o in nb.cells[1].get("outputs", []):
-        for line in o.get("text", "").splitlines() if o.get("output_type") == "stream" else []:
-            if line.startswith(nonce):
-                try:
-                    return {"classes": json.loads(line[len(nonce):]), "error": defs_error, "definitions": code,
-                            "started": True}
-                except ValueError:
-                    break
-    why = defs_error or next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[1].get("outputs", [])
-                              if o.get("output_type") == "error"), None)
+
+    def error(cell):
+        return next((f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", [])
+                     if o.get("output_type") == "error"), None)
+
+    good, forged = signed_results(nb.cells[2].get("outputs", []), nonce, key)
+    if good:
+        return {"classes": good[-1].get("classes", []), "error": error(nb.cells[1]), "definitions": code,
+                "started": True, "forged": forged}
+    why = error(nb.cells[0]) and f"the grader's harness failed ({error(nb.cells[0])})"
+    why = why or error(nb.cells[1]) or error(nb.cells[2])
     if not run.started:
         why = f"the kernel did not start ({run.start_error})"
-    return {"classes": [], "error": why or "the harness printed nothing", "definitions": code, "started": run.started}
+    return {"classes": [], "error": why or "the harness sent nothing back", "definitions": code, "started": run.started,
+            "forged": forged}
 
 
 # --------------------------------------------------------------------------

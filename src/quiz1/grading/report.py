@@ -1,11 +1,35 @@
 """The grade report: frozen, printable as a table for a TA, and as the one JSON object ``quiz1 check --json`` gives."""
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 
+# what a terminal or a page would act on rather than show: ANSI escape sequences (CSI, OSC, two-byte), then every other
+# control character but newline and tab (a student's exception text carries colour codes; \r would overwrite a line)
+CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 VERDICTS = ("correct", "wrong", "unverified", "error", "missing")
 QUESTIONS = tuple(f"Q{n}" for n in range(1, 8))
+
+
+def printable(text):
+    """``text`` without ANSI escape sequences and control characters (newlines and tabs kept), of the same type (a
+    page's ``Markup`` stays markup); not a str: as it is."""
+    if not isinstance(text, str):
+        return text
+    clean = CONTROL.sub("", text)
+    return clean if type(text) is str else type(text)(clean)
+
+
+def _printable_fields(obj) -> None:
+    """Strip control characters from every text field of a frozen dataclass instance, in place."""
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, str):
+            object.__setattr__(obj, f.name, printable(v))
+        elif isinstance(v, tuple) and all(isinstance(e, str) for e in v):
+            object.__setattr__(obj, f.name, tuple(printable(e) for e in v))
 
 
 @functools.lru_cache(maxsize=None)
@@ -13,7 +37,8 @@ def template(name: str):
     """A page template of ``grading/templates`` (Jinja2, everything autoescaped: the pages show students' text)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True))
+    env = Environment(loader=PackageLoader("quiz1.grading", "templates"), autoescape=select_autoescape(default=True),
+                      finalize=printable)     # every value a page shows, without control characters
     return env.get_template(name)
 
 
@@ -27,6 +52,7 @@ class Verdict:
     note: str | None = None
 
     def __post_init__(self):
+        _printable_fields(self)
         if self.status not in VERDICTS:
             raise ValueError(f"verdict status: expected one of {', '.join(VERDICTS)} but found '{self.status}'")
 
@@ -41,6 +67,9 @@ class CellError:
     line: str | None          # the student's line that raised, when the traceback names it
     knock_on: str | None      # "In [3]" when this error only follows from an earlier one
     cause: str                # "student", or "grading machine: ..." (no CUDA, a package not installed, no network)
+
+    def __post_init__(self):
+        _printable_fields(self)
 
     def describe(self) -> str:
         where = f"{self.notebook} {self.cell}"
@@ -74,6 +103,9 @@ class GradeReport:
     caveats: tuple = ()                              # what the verdicts rest on that the TA should know (no --data, ...)
     q6_deltas: dict = field(default_factory=dict)    # "I0"/"I1" -> the run's nearest new image minus it, (784,) ints
     measures: dict = field(default_factory=dict)     # "Q4": {file: the best encoder's measures}, "Q5": the best model's
+
+    def __post_init__(self):
+        _printable_fields(self)
 
     @property
     def passed(self) -> bool:
@@ -130,7 +162,7 @@ class GradeReport:
             if v.note:
                 lines.append(f"{'':<12}   {v.note}")
         lines.append(("PASS" if self.passed else "FAIL") + f": {self.zip_name}")
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
 
 def q5_plot(m: dict) -> str:
