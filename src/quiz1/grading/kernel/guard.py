@@ -309,7 +309,7 @@ def watch(params: str = "{}") -> None:
 def held_tensors(namespace: dict, tensor, grad_fn) -> list:
     """(name, tensor) for every tensor with a graph that ``namespace`` holds, directly or in a dict, list or tuple."""
     found = []
-    for name, obj in list(namespace.items()):
+    for name, obj in sorted(namespace.items(), key=lambda kv: kv[0] in ("In", "Out")):   # IPython's history last
         if name.startswith("_"):
             continue
         try:
