@@ -5,9 +5,10 @@ the submission keeps them, before anything runs, and names each zip file that
 differs from the quiz's: the references then come from the TA's files, so a
 doctored ``I0.png`` or ``data.txt`` in a zip moves nothing. ``write_variant``
 writes changed data with the same names, shapes and formats (Q1: other logits
-and labels, a mean cross-entropy at least 20% away; Q6: I0 and I1 moved by a
-pixel or two) for the metamorphic run: a value that does not follow the data
-was not computed from it.
+and labels, a mean cross-entropy at least 20% away) and ``write_q6_variant``
+other digits of I0's and I1's classes, drawn at random by the grader, for the
+metamorphic run: a value that does not follow the data was not computed from
+it, and an attack that only works on the quiz's own images was not run.
 """
 from __future__ import annotations
 
@@ -68,22 +69,10 @@ def _put(root: Path, name: str, src: Path, whose: str) -> list[str]:
     return problem
 
 
-def _shifted(im: np.ndarray, far: float) -> np.ndarray:
-    """``im`` moved right and down by the fewest pixels (1 to 3) that put it at least ``far`` away (L2, [0, 1])."""
-    for k in (1, 2, 3):
-        out = np.zeros_like(im)
-        out[k:, k:] = im[:-k, :-k]
-        if np.linalg.norm((out.astype(float) - im) / 255) >= far:
-            return out
-    return out
-
-
-def write_variant(root: Path, seed: int = 0, far: float = 5.6) -> list[str]:
-    """Overwrite the Q1 files and I0/I1 below ``root`` with variant data of the same names, shapes and formats;
-    return the files changed (relative). ``far``: the least L2 ([0, 1] units) between an image and its variant."""
-    from PIL import Image
-
-    from ..data.loaders import load_image, load_q1
+def write_variant(root: Path, seed: int = 0) -> list[str]:
+    """Overwrite the Q1 files below ``root`` with variant data of the same names, shapes and formats; return the
+    files changed (relative). (I0 and I1: ``write_q6_variant``.)"""
+    from ..data.loaders import load_q1
     from ..solvers.softmax_ce import softmax_cross_entropy
 
     rng = np.random.default_rng(seed)
@@ -105,14 +94,107 @@ def write_variant(root: Path, seed: int = 0, far: float = 5.6) -> list[str]:
             np.savetxt(data, z)
             np.savetxt(labels, y, fmt="%d" if integer else "%.18e")
             changed += [p.relative_to(root).as_posix() for p in (data, labels)]
-    for name in ("I0.png", "I1.png"):
-        p = find_data_file(root, name)
-        if p is None:
-            continue
+    return changed
+
+
+Q6_TARGETS = {"I0": (1,), "I1": (7, 0)}   # what M must read I0' and I1' as (the quiz's eq. 7 and 8)
+Q6_SAMPLE = 256    # pool digits M reads for one variant: about 25 of each class to draw from
+Q6_TIER_MIN = 3    # a tier of candidates is drawn from when it holds at least this many
+Q6_TRUST = 0.9     # M's accuracy on the sample at and above which its reading of I0/I1 names their class
+
+
+def write_q6_variant(root: Path, model, seed: int, mnist: str | Path | None = None,
+                     far: float = 5.6) -> tuple[list[str], dict]:
+    """Overwrite I0.png and I1.png below ``root``, and every other PNG with their pixels, with other digits of the
+    same classes drawn with ``seed``; return (the files changed (relative), {"I0"/"I1": where the new digit is from}).
+
+    The digits come from ``digit_pool(mnist)`` (MNIST's held-out test images, else scikit-learn's digits), among a
+    random sample of ``Q6_SAMPLE`` that M reads. The class of I_n is what M reads it as when M reads at least
+    ``Q6_TRUST`` of the sample right (a trained M), else the label of I_n's nearest pool digit (L2: an untrained M
+    reads every digit alike). A digit of that class that M reads as it reads I_n is drawn first (for a trained M:
+    one it reads correctly), then any of the class; never one M already reads as a target of I_n, nor one within
+    ``far`` of I_n (L2, [0, 1] units). ``model``: M (None: no reading, the nearest digit's label decides).
+    """
+    from PIL import Image
+
+    from ..data.loaders import load_image
+    from ..data.standin import digit_pool
+    from ..solvers.mnist_model import predict_proba
+
+    quiz = {}
+    for name in ("I0", "I1"):
+        p = find_data_file(root, f"{name}.png")
         try:
-            im = load_image(p)
+            if p is not None:
+                quiz[name] = (p, load_image(p))
         except ValueError:
             continue
-        Image.fromarray(_shifted(im, far), mode="L").save(p)
-        changed.append(p.relative_to(root).as_posix())
-    return changed
+    if not quiz:
+        return [], {}
+    rng = np.random.default_rng(seed)
+    images, labels, numbers, kind = digit_pool(mnist)
+    pick = rng.choice(len(images), min(Q6_SAMPLE, len(images)), replace=False)
+    sample, sample_labels = images[pick], labels[pick]                              # (S, 28, 28), (S,)
+    reads = None
+    if model is not None:
+        try:
+            reads = predict_proba(model, np.concatenate([sample, np.stack([im for _, im in quiz.values()])])).argmax(1)
+        except Exception:  # noqa: BLE001 -- an M that cannot read digits: the class alone decides
+            reads = None
+    pool = images.reshape(len(images), -1).astype(np.float64) / 255                 # (N, 784)
+    flat = sample.reshape(len(sample), -1).astype(np.float64) / 255                 # (S, 784)
+    # M reads digits well (a trained M): the class of I_n is what M reads it as; else what it shows (nearest digit)
+    trusted = reads is not None and float((reads[:len(sample)] == sample_labels).mean()) >= Q6_TRUST
+    changed, where = [], {}
+    for j, (name, (path, im)) in enumerate(quiz.items()):
+        x = im.reshape(-1).astype(np.float64) / 255                                 # (784,)
+        ok = np.sqrt(((flat - x) ** 2).sum(1)) >= far                              # (S,)
+        label = int(labels[((pool - x) ** 2).sum(1).argmin()])
+        tiers = [ok & (sample_labels == label)]
+        if reads is not None:
+            r, got = int(reads[len(sample) + j]), reads[:len(sample)]
+            label = r if trusted else label
+            ok &= ~np.isin(got, Q6_TARGETS[name])
+            tiers = [ok & (sample_labels == label) & (got == r), ok & (sample_labels == label)]
+        tiers.append(ok)
+        tier = next((t for t in tiers if t.sum() >= Q6_TIER_MIN), next((t for t in tiers if t.any()), None))
+        if tier is None:
+            continue
+        k = int(rng.choice(np.flatnonzero(tier)))
+        new = sample[k]
+        for p in _copies(root, path, im):
+            Image.fromarray(new, mode="L").save(p)
+            changed.append(p.relative_to(root).as_posix())
+        where[name] = (f"another {int(sample_labels[k])} ({kind} #{int(numbers[pick[k]])}"
+                       + (f", read by M as {int(reads[k])})" if reads is not None else ")"))
+    return changed, where
+
+
+def _copies(root: Path, path: Path, im: np.ndarray) -> list[Path]:
+    """``path`` and every other regular PNG below ``root`` with its bytes or its 28x28 grey pixels (a student's own
+    copy of the quiz's image), symbolic links not followed."""
+    import os
+
+    blob, out = path.read_bytes(), [path]
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for f in sorted(files):
+            p = Path(folder) / f
+            if p == path or not f.lower().endswith(".png") or p.is_symlink() or not p.is_file():
+                continue
+            try:
+                if p.stat().st_size <= 1 << 16 and (p.read_bytes() == blob or np.array_equal(_pixels(p), im)):
+                    out.append(p)
+            except OSError:
+                continue
+    return out
+
+
+def _pixels(p: Path) -> np.ndarray | None:
+    """The pixels of a 28x28 8-bit grey PNG, else None (the size is read before anything is decoded)."""
+    from PIL import Image
+
+    try:
+        with Image.open(p) as f:
+            return np.asarray(f) if f.size == (28, 28) and f.mode == "L" else None
+    except Exception:  # noqa: BLE001 -- whatever a student saved
+        return None
