@@ -101,6 +101,7 @@ Q6_TARGETS = {"I0": (1,), "I1": (7, 0)}   # what M must read I0' and I1' as (the
 Q6_SAMPLE = 256    # pool digits M reads for one variant: about 25 of each class to draw from
 Q6_TIER_MIN = 3    # a tier of candidates is drawn from when it holds at least this many
 Q6_TRUST = 0.9     # M's accuracy on the sample at and above which its reading of I0/I1 names their class
+Q6_CANDIDATES = 8   # digits of the class whose distance to M's decision boundary is measured, one drawn among them
 
 
 def write_q6_variant(root: Path, model, seed: int, mnist: str | Path | None = None,
@@ -113,7 +114,9 @@ def write_q6_variant(root: Path, model, seed: int, mnist: str | Path | None = No
     ``Q6_TRUST`` of the sample right (a trained M), else the label of I_n's nearest pool digit (L2: an untrained M
     reads every digit alike). A digit of that class that M reads as it reads I_n is drawn first (for a trained M:
     one it reads correctly), then any of the class; never one M already reads as a target of I_n, nor one within
-    ``far`` of I_n (L2, [0, 1] units). ``model``: M (None: no reading, the nearest digit's label decides).
+    ``far`` of I_n (L2, [0, 1] units). Of ``Q6_CANDIDATES`` such digits, the one drawn is no farther from M's
+    boundary to each target than I_n (``boundary_distance``), so an honest attack that reached the target on I_n
+    within the bound reaches it on the new digit too. ``model``: M (None: no reading, the label alone decides).
     """
     from PIL import Image
 
@@ -160,7 +163,10 @@ def write_q6_variant(root: Path, model, seed: int, mnist: str | Path | None = No
         tier = next((t for t in tiers if t.sum() >= Q6_TIER_MIN), next((t for t in tiers if t.any()), None))
         if tier is None:
             continue
-        k = int(rng.choice(np.flatnonzero(tier)))
+        cands = rng.permutation(np.flatnonzero(tier))[:Q6_CANDIDATES]
+        if reads is not None:    # no harder for M than I_n itself: an attack that reached the target there can here
+            cands = _no_harder(model, sample[cands], im, Q6_TARGETS[name], cands)
+        k = int(rng.choice(cands))
         new = sample[k]
         for p in _copies(root, path, im):
             Image.fromarray(new, mode="L").save(p)
@@ -198,3 +204,52 @@ def _pixels(p: Path) -> np.ndarray | None:
             return np.asarray(f) if f.size == (28, 28) and f.mode == "L" else None
     except Exception:  # noqa: BLE001 -- whatever a student saved
         return None
+
+
+def _no_harder(model, images, image, targets, ids) -> np.ndarray:
+    """The ``ids`` of ``images`` (K, 28, 28) no farther than ``image`` from M's boundary to any of ``targets``; if
+    none is, the one nearest in the worst target (ratio to ``image``'s distance)."""
+    batch = np.concatenate([np.stack([image]), images])                               # (1 + K, 28, 28)
+    ratio = np.zeros(len(images))
+    for t in targets:
+        d = boundary_distance(model, batch, t)                                       # (1 + K,)
+        ratio = np.maximum(ratio, d[1:] / d[0] if np.isfinite(d[0]) and d[0] > 0 else np.zeros(len(images)))
+    keep = ratio <= 1
+    return ids[keep] if keep.any() else ids[[int(ratio.argmin())]]
+
+
+def boundary_distance(model, images_u8, target: int, steps: int = 12, overshoot: float = 0.02) -> np.ndarray:
+    """L2 distance ([0, 1] units) from each image to where M reads it as ``target``, by targeted DeepFool
+    (Moosavi-Dezfooli et al. 2016): a linearised step to the nearest competitor's boundary, repeated; inf where
+    ``steps`` do not reach it. An upper bound on the smallest change, close to it, at a few forward and backward
+    passes; written here (no attack library is a dependency) because only the distance is needed.
+
+    x <- clip(x + (1 + overshoot) (f + 1e-4) / ||grad f||^2 (-grad f), 0, 1),  f = max_{j != t} z_j - z_t
+
+    Parameters
+    ----------
+    images_u8 : ndarray, shape (B, 28, 28), uint8
+    """
+    import torch
+
+    x0 = torch.tensor(np.asarray(images_u8), dtype=torch.float32)[:, None] / 255       # (B, 1, 28, 28)
+    x = x0.clone()
+    dist = torch.full((len(x),), float("inf"))                                         # (B,)
+    done = torch.zeros(len(x), dtype=torch.bool)
+    for _ in range(steps + 1):
+        x.requires_grad_(True)
+        z = model(x)                                                                   # (B, 10)
+        hit = (z.argmax(1) == target) & ~done
+        dist[hit] = (x.detach() - x0).flatten(1).norm(dim=1)[hit]
+        done |= hit
+        if bool(done.all()):
+            break
+        other = z.clone()
+        other[:, target] = -float("inf")
+        f = other.max(1).values - z[:, target]                                          # (B,) > 0 until reached
+        (g,) = torch.autograd.grad(f.sum(), x)                                         # (B, 1, 28, 28)
+        with torch.no_grad():
+            step = (1 + overshoot) * (f + 1e-4) / g.flatten(1).norm(dim=1).clamp_min(1e-12) ** 2    # (B,)
+            moved = (x - step[:, None, None, None] * g).clamp(0, 1)
+            x = torch.where(done[:, None, None, None], x, moved)
+    return dist.numpy()
