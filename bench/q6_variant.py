@@ -9,7 +9,8 @@ is loaded gives a cosine of 1 over the pixels neither image clips). This prints,
 * how often two attacks a student writes (targeted PGD-L2 in a 2.5 ball, a C&W-style penalty) reach the target on a
   digit, and the L2 of their 8-bit images;
 * the cosine between the changes one attack makes to two different digits of a class (what an honest notebook
-  shows between its two runs), its largest value against the bar, and the cosine of a change added as it is.
+  shows between its two runs), its largest value against the bar, and the cosine of a change added as it is;
+* the seconds ``write_q6_variant`` takes (what the variant costs the grader per zip, before the notebook runs).
 
 Usage: ``python bench/q6_variant.py MNIST_DIR [--digits N] [--classes 2:1,8:7,7:1,1:7]``
 """
@@ -17,14 +18,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from quiz1.data.standin import digit_pool
+from quiz1.data.standin import digit_pool, write_standin
 from quiz1.data.standin_model import ensure_standin_model
 from quiz1.grading.checks import L2_MOST, SAME_CHANGE, _same_change
+from quiz1.grading.datasets import write_q6_variant
 from quiz1.solvers.mnist_model import load_model
 
 
@@ -108,6 +113,15 @@ def main() -> None:
             print(f"{cls:>4}->{target:<3} {name:>6} {sum(hit):>2}/{len(hit):<2} {np.median(l2):>7.3f} {l2.max():>7.3f} "
                   f"{int((l2 > L2_MOST).sum()):>4} {np.nanmedian(cos):>7.3f} {np.nanmax(cos):>7.3f} "
                   f"{min(added) if added else float('nan'):>6.3f} {secs:>6.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_standin(Path(tmp) / "data", mnist_dir=args.mnist_dir)
+        secs = []
+        for seed in range(3):
+            shutil.copytree(Path(tmp) / "data", Path(tmp) / f"v{seed}")
+            t0 = time.perf_counter()
+            write_q6_variant(Path(tmp) / f"v{seed}", model, seed, mnist=args.mnist_dir)
+            secs.append(time.perf_counter() - t0)
+    print(f"write_q6_variant: {', '.join(f'{s:.1f}' for s in secs)} s (3 draws, MNIST pool, this machine)")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,24 @@ def data(tmp_path_factory):
     return seeded_data(tmp_path_factory.mktemp("quizdata"))
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(M trained on MNIST, the MNIST folder, a TA's data folder: the stand-in data from MNIST with that M as
+    Q6/model.pth). M is quiz1's cached stand-in (trained once per machine, then read from the cache)."""
+    from conftest import MNIST
+
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST test split not present at {MNIST}: no MNIST-trained M to attack")
+    from quiz1.data.standin import write_standin
+    from quiz1.data.standin_model import ensure_standin_model
+
+    path, _ = ensure_standin_model(MNIST, progress=False)
+    folder = tmp_path_factory.mktemp("mnistdata")
+    write_standin(folder, mnist_dir=MNIST)
+    shutil.copyfile(path, folder / "Q6" / "model.pth")
+    return load_model(path), MNIST, folder
+
+
 def test_variant_digits_are_other_digits_of_the_same_classes(tmp_path, data):
     """On the stand-in data (I0 a 2, I1 an 8, scikit-learn's digits) with the seeded untrained M (which reads every
     digit alike): the new I0/I1 are other scikit-learn digits labelled 2 and 8, a student's own copy of I0 elsewhere
@@ -92,6 +110,28 @@ def test_variant_digits_from_mnist_are_read_by_a_trained_m_as_their_class(tmp_pa
             with torch.no_grad():
                 read = int(model(torch.tensor(new / 255.0, dtype=torch.float32)[None, None]).argmax(1))
             assert read == label
+
+
+def test_boundary_distance_on_a_linear_m_against_the_closed_form():
+    """For a linear M, z = W x + b, with one competitor k to the target t (the other classes far below), the distance
+    from x to where t wins is (z_k - z_t) / ||w_k - w_t|| (the box not met): DeepFool's linear step reaches it at once,
+    with its 2% overshoot."""
+    from quiz1.grading.datasets import boundary_distance
+
+    rng = np.random.default_rng(0)
+    lin = torch.nn.Linear(784, 10)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor(rng.normal(0, 0.01, (10, 784)), dtype=torch.float32))
+        lin.bias.fill_(-100.0)
+        lin.bias[3], lin.bias[1] = 1.0, 0.0                                   # k = 3 leads, t = 1 next
+    model = torch.nn.Sequential(torch.nn.Flatten(), lin)
+    img = np.full((28, 28), 128, np.uint8)
+    x = img.reshape(-1) / 255.0
+    w = lin.weight.detach().double().numpy()
+    z = w @ x + lin.bias.detach().double().numpy()
+    want = (z[3] - z[1]) / np.linalg.norm(w[3] - w[1])
+    got = boundary_distance(model, img[None], 1)[0]
+    assert want * 1.0 < got <= want * 1.03 + 1e-4
 
 
 # --------------------------------------------------------------------------
@@ -428,3 +468,17 @@ def test_an_honest_pgd_is_correct_on_the_untrained_m(tmp_path, data, executor):
     cells = [md("## Question 6"), code(MODEL_CELL), code(HONEST_PGD)]
     v = grade(make_zip(tmp_path / "A9300003C.zip", data, {"A9300003C.ipynb": cells}), data, executor).questions["Q6"]
     assert v.status == "correct" and "followed the data" in v.note and "another 2" in v.note, v
+
+
+@needs_bwrap
+@pytest.mark.parametrize("attack", ["pgd", "cw"])
+def test_an_honest_attack_is_correct_on_an_mnist_trained_m(tmp_path, trained, executor, attack):
+    """M trained on MNIST, I0 a 2 and I1 an 8 from its held-out part, the variant's digits drawn from MNIST: a
+    student's PGD in an L2 ball, and a C&W-style attack, reach the targets on the quiz's images and on the new ones."""
+    _, mnist, folder = trained
+    cells = [md("## Question 6"), code(MODEL_CELL), code(HONEST_PGD if attack == "pgd" else HONEST_CW)]
+    z = make_zip(tmp_path / "A9300004D.zip", folder, {"A9300004D.ipynb": cells})
+    rep = grade(z, folder, executor, mnist=mnist)
+    v = rep.questions["Q6"]
+    assert v.status == "correct" and "followed the data" in v.note, v
+    assert "another 2 (MNIST test image #" in v.note and "another 8 (MNIST test image #" in v.note, v
