@@ -68,13 +68,17 @@ def _options(a, threads: int):
         raise ValueError(f"{a.model}: no such file (--model)")
     if a.variants not in (0, 1):
         raise ValueError(f"--variants: expected 0 or 1 but found {a.variants}")
+    if a.mnist is not None:
+        from .data.loaders import load_mnist
+
+        load_mnist(a.mnist)   # one sentence now when the folder has no readable MNIST test split
     if a.python is not None:
         from .grading.interpreter import interpreter
 
         interpreter(a.python)   # one sentence now when it cannot run a kernel
     return Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
                    sandbox=not a.no_sandbox, threads=threads, data=a.data, model=a.model, variants=a.variants,
-                   python=a.python)
+                   python=a.python, mnist=a.mnist)
 
 
 def _cores() -> int:
@@ -97,7 +101,7 @@ def cmd_check(a) -> int:
     try:
         rep = grade_submission(a.zip, timeout=a.timeout, budget=a.budget, trust_model=a.trust_model,
                                progress=not (a.quiet or a.json), executor=executor, data=opts.data, model=opts.model,
-                               variants=opts.variants, parallel=parallel)
+                               variants=opts.variants, parallel=parallel, mnist=opts.mnist)
     except KeyboardInterrupt:  # outside the notebook run (which reports it itself): nothing graded yet
         print(f"quiz1: interrupted before {a.zip} was graded", file=sys.stderr)
         return 1
@@ -533,6 +537,9 @@ def make_parser() -> argparse.ArgumentParser:
         g.add_argument("--variants", type=int, default=1, metavar="N",
                        help="1 (default): run each notebook once more on changed data, so a value must follow the data; "
                             "0: one run (about half the time)")
+        g.add_argument("--mnist", default=os.environ.get("QUIZ1_MNIST"), metavar="DIR",
+                       help="MNIST IDX folder: the variant run's I0/I1 are other MNIST digits of their classes "
+                            "(default $QUIZ1_MNIST, else scikit-learn's bundled digits)")
         g.add_argument("--python", metavar="PATH", help="the interpreter the notebooks' kernels run (a course's own "
                        "environment; it needs ipykernel); default: quiz1's own")
         g.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -10,7 +10,9 @@ quiz's numbers baked in:
 * Q5: a smooth arc f(x) (the quiz's f is piecewise linear), ``ab`` shuffled.
 * Q6: I0 and I1 from MNIST's held-out part when a folder of IDX files is given,
   otherwise from scikit-learn's bundled 8x8 digits, upscaled to MNIST's 20x20
-  box in a 28x28 frame.
+  box in a 28x28 frame. ``digit_pool`` gives the other digits of the same
+  source, labelled, for the grader's variant run (other digits of I0's and
+  I1's classes).
 
 Everything is seeded: the same call writes the same bytes.
 """
@@ -91,6 +93,24 @@ def make_q6_images(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.
     src = (f"scikit-learn's bundled digits #{picks[0]} (a {STANDIN_DIGITS[0]}) and #{picks[1]} (a {STANDIN_DIGITS[1]}), "
            "upscaled from 8x8 to 28x28")
     return _digits_28(d.images[picks[0]]), _digits_28(d.images[picks[1]]), src
+
+
+def digit_pool(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Labelled 28x28 digits to draw other images of a class from (the grader's variant I0/I1).
+
+    Returns images ``(N, 28, 28)`` uint8, labels ``(N,)`` int, each image's number in its source ``(N,)`` and the
+    source's name: MNIST's held-out test images (from ``MNIST_HELDOUT_START``, never trained on by the stand-in) when
+    ``mnist_dir`` is given, else scikit-learn's bundled digits upscaled as ``make_q6_images`` upscales them.
+    """
+    if mnist_dir is not None:
+        images, labels = load_mnist(mnist_dir)
+        return (images[MNIST_HELDOUT_START:], labels[MNIST_HELDOUT_START:],
+                np.arange(MNIST_HELDOUT_START, len(images)), "MNIST test image")
+    from sklearn.datasets import load_digits  # ships its data: no download
+
+    d = load_digits()
+    return (np.stack([_digits_28(im) for im in d.images]), d.target.astype(np.int64), np.arange(len(d.images)),
+            "scikit-learn digit")
 
 
 def write_standin(out_dir: str | Path, mnist_dir: str | Path | None = None, seed: int = 0) -> str:

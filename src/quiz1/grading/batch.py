@@ -40,6 +40,7 @@ class Options:
     model: str | None = None       # the TA's M; None: each zip's own Q_6/model.pth
     variants: int = 1              # the second run on changed data (0: off)
     python: str | None = None      # the interpreter the kernels run (a course's environment); None: quiz1's own
+    mnist: str | None = None       # MNIST IDX folder for Q6's variant digits; None: scikit-learn's digits
 
 
 def quiz1_version() -> str:
@@ -90,12 +91,13 @@ def machine_check(opts: Options) -> str | None:
 
 
 def options_key(opts: Options) -> dict:
-    """What a verdict depends on among the options (the cache key holds it): the data and M by content, not by path;
-    threads only change the speed."""
-    from .datasets import data_fingerprint
+    """What a verdict depends on among the options (the cache key holds it): the data, M and the MNIST files by
+    content, not by path; threads only change the speed."""
+    from .datasets import data_fingerprint, file_sha256
 
-    key = {k: v for k, v in asdict(opts).items() if k not in ("threads", "data", "model")}
-    return {**key, **data_fingerprint(opts.data, opts.model)}
+    key = {k: v for k, v in asdict(opts).items() if k not in ("threads", "data", "model", "mnist")}
+    mnist = None if opts.mnist is None else sorted(file_sha256(p) for p in Path(opts.mnist).glob("t10k-*"))
+    return {**key, **data_fingerprint(opts.data, opts.model), "mnist": mnist}
 
 
 def not_graded(zip_name: str, cause: str) -> dict:
@@ -126,7 +128,7 @@ def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
         with tempfile.TemporaryDirectory(prefix="quiz1-keep-") as keep:
             rep = grade_submission(zip_path, timeout=opts.timeout, budget=opts.budget, trust_model=opts.trust_model,
                                    progress=False, executor=executor, keep_dir=keep, data=opts.data, model=opts.model,
-                                   variants=opts.variants)
+                                   variants=opts.variants, mnist=opts.mnist)
             # the main notebook first (<stem>.ipynb, then <stem>-2.ipynb, ...): by name, "-" sorts before "."
             kept = sorted(Path(keep).glob("*.ipynb"), key=lambda p: (p.stem != zip_path.stem, len(p.name), p.name))
             notebooks = {p.name: p.read_text() for p in kept}

@@ -14,7 +14,10 @@ cell of the run on the variant data shows the variant's answer at the same
 place: a value that does not follow the data is hard-coded. Q2 counts with a
 tensor in the kernel whose graph is Figure 1; Q7 with a class that passes the
 quiz's main block run apart from the notebook; Q6 with new pixels near the
-data's images that move when the data's images move. Q3 is the Markdown's
+data's images that M reads as the targets, and that are adversarial again, by
+M's reading and within the bound, when the variant run replaces I0 and I1 with
+other digits of their classes drawn by the grader (not the first run's change
+added to them). Q3 is the Markdown's
 formula for dL/dx (the one place a value is not computed by code), read in the
 student's notation and equal to quiz1's closed form at points in every ReLU
 region; Q4 and Q5 are the notebook's own encoders and MLP, run by the grader on
@@ -24,10 +27,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .datasets import Q6_TARGETS
 from .execution import Cell, RunRecord
 from .probes import class_sources
 from .reference import EXACT_REL, Reference
@@ -36,6 +40,7 @@ from .values import Printed, literal_in_code, matches, numbers, vector_matches, 
 
 L2_MOST = 2.8      # the most generous reading of the quiz's eps = 0.1: per-pixel RMS 0.1, i.e. L2 0.1 * 28 in [0, 1] units
 L2_NOTHING_LEFT = 2 * L2_MOST   # a change past this leaves no digit to speak of: not a small change by any reading
+SAME_CHANGE = 0.9  # Q6: cosine between the two runs' changes (I' - I) at and above which one change was added to both
 SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a line of at most 4 numbers, a cell of 64
 # Q1: the words around a number that do not say what it is (a tensor's or array's repr), and how many other
 # unlabelled values make a bare number one candidate among several ("which one is the answer?")
@@ -60,6 +65,7 @@ class Variant:
     run: RunRecord | None          # None: it could not run (the note says why)
     ref: Reference
     note: str | None = None
+    q6_digits: dict = field(default_factory=dict)   # "I0"/"I1" -> which digit the variant's image is, in words
 
 
 def _fmt(v) -> str:
@@ -88,6 +94,23 @@ def _layers(c: dict) -> dict:
 
 def _l2(a, b) -> float:
     return float(np.linalg.norm((a.astype(float) - b.astype(float)) / 255))
+
+
+def _same_change(adv, image, vadv, vimage) -> float | None:
+    """Cosine between the first run's change ``adv - image`` and the variant run's ``vadv - vimage`` (each (28, 28)
+    uint8), over the pixels where ``vimage`` plus the first change stays in 0..255: there a perturbation made
+    beforehand and added to whatever image is loaded gives the same change exactly, elsewhere [0, 1] clips it.
+    None when those pixels hold less than a fifth of the first change (L2): too little to compare.
+
+    cos = <d, d'>_free / (||d||_free ||d'||_free),  d = adv - image,  d' = vadv - vimage
+    """
+    d = adv.astype(float) - image                                        # (28, 28) grey levels
+    dv = vadv.astype(float) - vimage                                     # (28, 28)
+    free = (vimage + d >= 0) & (vimage + d <= 255)                       # (28, 28) bool
+    a, b = d[free], dv[free]
+    if np.linalg.norm(a) < 0.2 * np.linalg.norm(d) or not np.linalg.norm(b):
+        return None
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 class Checks:
@@ -562,8 +585,7 @@ class Checks:
         if nearest > L2_NOTHING_LEFT:
             return Verdict("wrong", found, expected, f"every image written leaves nothing of the digit (L2 {nearest:.1f} "
                            f"at the least, over {L2_NOTHING_LEFT:g}, twice the most generous reading of eps = 0.1)")
-        want = {"I0": (1,), "I1": (7, 0)}
-        hit = {n: sorted((l2, rel) for l2, rel, p in best[n] if p in want[n]) for n in want}
+        hit = {n: sorted((l2, rel) for l2, rel, p in best[n] if p in Q6_TARGETS[n]) for n in Q6_TARGETS}
         if not all(hit.values()):
             failed = self._failed(6)
             return Verdict("error", found, expected, failed.note) if failed else Verdict("wrong", found, expected)
@@ -571,36 +593,82 @@ class Checks:
         if any(l2 > L2_NOTHING_LEFT for l2, _ in small.values()):
             return Verdict("wrong", found, expected, f"the change leaves nothing of the digit (L2 over "
                            f"{L2_NOTHING_LEFT:g}, twice the most generous reading of eps = 0.1)")
+        within = all(l2 <= L2_MOST for l2, _ in small.values())
+        beyond = ("the targets are reached but with a change beyond every reading of eps = 0.1 (the largest, per-pixel "
+                  "RMS 0.1, allows L2 2.8): a human should decide")
         if self.variant is not None:
-            moved = self._q6_followed({n: rel for n, (_, rel) in small.items()})
-            if moved is not None:
-                return moved if moved.status != "correct" else Verdict(
-                    "correct" if all(l2 <= L2_MOST for l2, _ in small.values()) else "unverified", found, expected,
-                    moved.note + ("" if all(l2 <= L2_MOST for l2, _ in small.values()) else
-                                  "; the targets are reached but with a change beyond every reading of eps = 0.1: "
-                                  "a human should decide"))
-        if all(l2 <= L2_MOST for l2, _ in small.values()):
-            return Verdict("correct", found, expected)
-        return Verdict("unverified", found, expected, "the targets are reached but with a change beyond every "
-                       "reading of eps = 0.1 (the largest, per-pixel RMS 0.1, allows L2 2.8): a human should decide")
+            moved = self._q6_followed({n: [rel for l2, rel in h if l2 <= L2_NOTHING_LEFT][:4] for n, h in hit.items()})
+            if moved.status != "correct" or within:
+                return Verdict(moved.status, found, expected, moved.note)
+            return Verdict("unverified", found, expected, f"{moved.note}; {beyond}")
+        return Verdict("correct" if within else "unverified", found, expected, None if within else beyond)
 
     def _q6_followed(self, chosen: dict) -> Verdict:
-        """Did the images the run wrote for I0 and I1 move when I0 and I1 moved (the variant run)?"""
+        """The variant run, where I0 and I1 are other digits of their classes that the notebook cannot foresee: are
+        the files the first run wrote for them (``chosen``: {"I0"/"I1": [relative path, ...]}, the targets reached,
+        smallest change first) adversarial for the new digits too, as M reads them, within the bound, and made from
+        them (not the first run's change added to them)? Per image the best of its files counts; when none is
+        ``correct``, what each file showed goes into the note."""
         v = self.variant
         if v.run is None:
             return Verdict("unverified", note=f"the images could not be checked on the variant data ({v.note}): a "
                                               f"human should decide")
-        bad = []
-        for n, rel in chosen.items():
-            im = v.run.pngs.get(rel)
-            if im is None:
-                bad.append(f"the run on the variant data wrote no new {rel}")
-            elif _l2(im, v.ref.q6_images[n]) >= _l2(im, self.ref.q6_images[n]):
-                bad.append(f"{rel} did not follow {n} when {n} moved (nearer the original than the moved {n}): pre-made?")
-        if bad:
-            return Verdict("wrong", note="; ".join(bad))
-        return Verdict("correct", note="the images followed the data: on the variant data (I0 and I1 moved) the same "
-                                       "files were written near the moved images")
+        wrong, unsure, good = [], [], []
+        rank = {"correct": 0, "unverified": 1, "wrong": 2}
+        for n, rels in chosen.items():
+            seen = sorted((self._q6_on_variant(n, rel) for rel in rels), key=lambda r: rank[r[0]])
+            verdict = seen[0][0]
+            texts = [seen[0][1]] if verdict == "correct" else [t for _, t in seen]
+            {"wrong": wrong, "unverified": unsure, "correct": good}[verdict].extend(texts)
+        if wrong or unsure:
+            return Verdict("wrong" if wrong else "unverified", note="; ".join(wrong + unsure + good))
+        return Verdict("correct", note="the images followed the data: on other digits of the same classes, drawn by "
+                                       "the grader, the run wrote adversarial images within the bound: " + "; ".join(good))
+
+    def _q6_on_variant(self, n: str, rel: str) -> tuple[str, str]:
+        """(verdict, sentence) for the image the variant run wrote in place of ``rel`` (the first run's I_n')."""
+        from ..solvers.mnist_model import predict_proba
+
+        v = self.variant
+        base, vbase = self.ref.q6_images[n], v.ref.q6_images[n]
+        other = v.q6_digits.get(n, f"another digit of {n}'s class")
+        if np.array_equal(base, vbase):
+            return "unverified", f"the variant run kept the quiz's {n} (no other digit to draw): a human should decide"
+        first = {**self.run.rewritten, **self.run.pngs}[rel]                   # (28, 28) the first run's I_n'
+        vim = v.run.pngs.get(rel, v.run.rewritten.get(rel))
+        if vim is None:                                            # written under another name: the nearest to I_n
+            near = [(_l2(im, vbase), p) for p, im in v.run.pngs.items()
+                    if min(v.ref.q6_images, key=lambda m: _l2(im, v.ref.q6_images[m])) == n]
+            if near:
+                rel = min(near)[1]
+                vim = v.run.pngs[rel]
+        if vim is None:
+            failed = Checks(v.run, v.ref)._failed(6)
+            if rel in v.run.copies:
+                return "unverified", (f"on {n} = {other}, the run wrote {rel} with the pixels of an image already "
+                                      f"there (the new digit unchanged?): its attack did nothing to a digit it had not "
+                                      f"seen (a gradient that vanished, or images made beforehand): a human should decide")
+            return "unverified", (f"on {n} = {other}, the run wrote no new image for it"
+                                  + (f" ({failed.note})" if failed else " (an attack that saves only on success, or "
+                                     "images made beforehand)") + ": a human should decide")
+        if _l2(vim, base) <= _l2(vim, vbase):
+            return "wrong", (f"{rel} did not follow {n} when {n} became {other} (it is nearer the quiz's {n} than the "
+                             f"new digit): pre-made?")
+        same = _same_change(first, base, vim, vbase)
+        if same is not None and same >= SAME_CHANGE:
+            return "wrong", (f"on {n} = {other}, {rel} is {n}'s new digit plus the change the first run made to the "
+                             f"quiz's {n} (cosine {same:.3f} over the pixels neither image clips; honest attacks on "
+                             f"two digits stay under {SAME_CHANGE:g}): a perturbation made beforehand")
+        p = predict_proba(v.ref.q6_model, vim[None])[0]                       # (10,)
+        pred, l2 = int(p.argmax()), _l2(vim, vbase)
+        moved = int((vim != vbase).sum())
+        said = f"on {n} = {other}, {rel}: L2 {l2:.3f}, {moved} pixels changed, read by M as {pred} (p = {p[pred]:.2f})"
+        if pred not in Q6_TARGETS[n]:
+            return "unverified", (f"{said}, not a target: the notebook's attack does not reach the target on a digit "
+                                  f"it had not seen (a weak attack, or images made beforehand): a human should decide")
+        if l2 > L2_MOST:
+            return "unverified", f"{said}, with a change beyond L2 {L2_MOST:g}: a human should decide"
+        return "correct", said
 
     # Q7 -----------------------------------------------------------------
     def q7(self) -> Verdict:

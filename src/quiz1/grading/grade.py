@@ -4,7 +4,8 @@ The steps, each in its own module: unwrap the zip (``layout``); put the TA's
 data and M in place of the zip's (``datasets``); compute quiz1's answers from
 them before anything runs (``reference``); run the notebooks afresh through the
 executor, a sandboxed one in the CLI (``execution``), and once more on variant
-data in a second copy of the submission (``datasets.write_variant``), in
+data in a second copy of the submission (``datasets.write_variant``; I0 and I1
+become other digits of their classes, ``datasets.write_q6_variant``), in
 parallel where cores allow; run the Q7 section's classes apart from the notebook
 (``probes``); then one verdict a question (``checks``).
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .checks import Checks, Variant
-from .datasets import place_ta_data, write_variant
+from .datasets import place_ta_data, write_q6_variant, write_variant
 from .execution import run_submission
 from .layout import extract_submission
 from .probes import figure1_tensors, run_q7_apart
@@ -64,7 +65,7 @@ def _xinits() -> tuple:
 def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: float = 1800, trust_model: bool = False,
                      progress: bool = True, executor=None, keep_dir: str | Path | None = None,
                      data: str | Path | None = None, model: str | Path | None = None, variants: int = 1,
-                     parallel: bool = False) -> GradeReport:
+                     parallel: bool = False, mnist: str | Path | None = None) -> GradeReport:
     """Grade one submission zip; ``ValueError`` only when there is nothing to grade (not a readable zip) or the TA's
     ``data`` is unreadable, ``MachineError`` when the grading machine failed (a kernel that starts for no notebook).
 
@@ -78,6 +79,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         None: the zip's own, with a warning in the report
     variants : 1 (default) runs the notebook once more on changed data (values must follow it); 0 does not
     parallel : run the two runs at once (two kernels; for ``check`` on a machine with cores to spare)
+    mnist : MNIST IDX folder the variant I0/I1 are drawn from (None: scikit-learn's bundled digits)
     """
     from ..data.loaders import opened_input
     from .run import run_notebook
@@ -99,6 +101,8 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             vroot = extract_submission(zip_path, tmp / "variant").root
             place_ta_data(vroot, data_root, Path(model) if model is not None else None)
             changed = write_variant(vroot, seed=secrets.randbits(32))
+            q6_changed, q6_digits = write_q6_variant(vroot, ref.q6_model, secrets.randbits(32), mnist)
+            changed += q6_changed
             vref = dataclasses.replace(ref, **data_answers(vroot))
             graded_on = f"variant run on changed {', '.join(changed) or 'nothing (no data to change)'}"
         else:
@@ -123,7 +127,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             run = main_run()
             vrun = variant_run() if vroot is not None and not run.interrupted else None
         if vroot is not None:
-            variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted")
+            variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits)
         problems += run.problems
         q7_sources = [c.source for c in run.cells if 7 in c.questions]
         q7 = run_q7_apart(q7_sources, xinits, executor, notebook=[c.source for c in run.cells]) \
