@@ -278,7 +278,9 @@ def test_exact_encoders_and_a_trained_mlp_are_correct(tmp_path, data):
     rep = grade(make_zip(tmp_path / "A9200001A.zip", data, {"A9200001A.ipynb": cells}), data)
     q = rep.questions
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("correct", "correct", "correct"), rep.table()
-    assert "enc1" in q["Q4"].found and "0 parameters, formulas" in q["Q4"].found and "(exact)" in q["Q4"].found
+    # every number the formulas read, counted by hand: mu1 (2), V1 (2 x 2), r1 (2); cx, cz, r3
+    assert "`enc1 + dec1` (8 parameters" in q["Q4"].found and "`enc3 + dec3` (3 parameters" in q["Q4"].found
+    assert q["Q4"].found.count("(exact)") == 3 and "new points of its manifold" in q["Q4"].found
     assert "2 hidden layer(s), activations tanh" in q["Q5"].found and "1,186 parameters" in q["Q5"].found
 
 
