@@ -494,9 +494,7 @@ def _tensors(objs):
         if o is None or isinstance(o, (str, bytes, bool, int, float)) or id(o) in seen:
             continue
         seen.add(id(o))
-        if isinstance(o, (float, complex, np.number)):
-            total += 1
-        elif torch is not None and isinstance(o, torch.Tensor):
+        if torch is not None and isinstance(o, torch.Tensor):
             found.append(o)
         elif isinstance(o, dict):
             stack.extend(o.values())
