@@ -23,6 +23,7 @@ object reads. Everything here runs where the student's code runs, and is read by
 (``probes.kernel_cell``) with its parameters as JSON.
 """
 import contextlib
+import dis
 import functools
 import inspect
 import io
@@ -159,7 +160,7 @@ def _used_names(cls):
         f = inspect.getattr_static(cls, frontier.pop(), None)
         f = getattr(f, "__func__", f)
         if isinstance(f, types.FunctionType):
-            new = _global_names(f.__code__) - names
+            new = _names(f.__code__) - names
             names |= new
             frontier += list(new)
     return names
@@ -250,11 +251,20 @@ def _filled(cell):
 
 
 def _global_names(code):
-    """The global names a code object and the functions nested in it read."""
-    out = set(code.co_names)
+    """The global names a code object and the functions nested in it read (not the attributes it reads)."""
+    out = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             out |= _global_names(c)
+    return out
+
+
+def _names(code):
+    """Every name a code object and the functions nested in it read: globals and attributes."""
+    out = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out |= _names(c)
     return out
 
 
@@ -582,6 +592,7 @@ def decode(models, codes, index, data, out, seconds=5.0, budget=90.0):
         C = {k: z[k] for k in z.files}
     with np.load(data) as z:
         widths = {int(k[1:]): z[k].shape[1] for k in z.files if k.startswith("P")}
+        shipped = {int(k[7:]): z[k].astype(bool) for k in z.files if k.startswith("shipped")}
     result, arrays_out = [], {}
     for item in items:
         D, Z = widths[item["file"]], C[item["key"]]
@@ -593,7 +604,11 @@ def decode(models, codes, index, data, out, seconds=5.0, budget=90.0):
                     break
                 if rname == item["route"] or paired != kind.startswith(("encode/", "transform/")) and obj is enc_obj:
                     continue     # a function is not its own decoder; an object's decode goes with its own encode
-                R, _ = _try(fn, _owner(fn), Z, D, seconds, prefer=item["form"])
+                R, error = _try(fn, _owner(fn), Z, D, seconds, prefer=item["form"])
+                rows, fresh_error = item["rows"], item["fresh_error"]
+                if R is None and rows == "all":         # it may work on the codes of the zip's own points only
+                    R, _ = _try(fn, _owner(fn), Z[shipped[item["file"]]], D, seconds, prefer=item["form"])
+                    rows, fresh_error = "shipped", error
                 if R is None:
                     continue
                 key = f"r{len(arrays_out)}"
@@ -602,7 +617,7 @@ def decode(models, codes, index, data, out, seconds=5.0, budget=90.0):
                 both = (item["kind"] if paired and item["kind"] == kind else f"{kind}s" if item["kind"] == kind
                         else f"{item['kind']} + {kind}")
                 result.append({"file": item["file"], "encoder": item["route"], "decoder": rname, "kind": both,
-                               "params": count, "rows": item["rows"], "fresh_error": item["fresh_error"], "key": key})
+                               "params": count, "rows": rows, "fresh_error": fresh_error, "key": key})
     np.savez(out + ".npz", **arrays_out)
     with open(out + ".json", "w") as f:
         json.dump(result, f)
