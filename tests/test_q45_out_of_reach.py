@@ -213,12 +213,13 @@ X3 = np.load('Q_4/Q1Q4I3.npz')['array1']
 """
 
 Q4_MEMORISERS = LOAD + """
+import hashlib
 from scipy.spatial import cKDTree
 
 # 2-D: the code is a hash of the point, the decoder a dict
 book = {}
 def enc1(X):
-    return np.array([[float(hash(np.asarray(r, dtype=float).tobytes()) % 1_000_003)] for r in X])
+    return np.array([[float(int(hashlib.md5(np.asarray(r, dtype=float).tobytes()).hexdigest()[:8], 16))] for r in X])
 for row in X1:
     book[float(enc1(row[None])[0, 0])] = row
 def dec1(Z):
@@ -231,13 +232,13 @@ def enc2(X):
 def dec2(Z):
     return X2[np.asarray(Z)[:, 0].astype(int)]
 
-# 4-D: a module that keeps the data in a registered buffer
+# 4-D: a module that keeps the data in a registered buffer, sorted by the first coordinate
 class Lookup(torch.nn.Module):
     def __init__(self, X):
         super().__init__()
-        self.register_buffer('table', torch.tensor(X))
+        self.register_buffer('table', torch.tensor(X[np.argsort(X[:, 0])]))
     def encode(self, x):
-        i = torch.cat([torch.cdist(c, self.table).argmin(1) for c in x.split(1000)])
+        i = torch.searchsorted(self.table[:, 0].contiguous(), x[:, 0].contiguous()).clamp(0, len(self.table) - 1)
         return torch.stack([i.double(), 0 * i.double(), 0 * i.double()], 1)
     def decode(self, z):
         return self.table[z[:, 0].long()]

@@ -443,6 +443,7 @@ class Checks:
             if P.shape != (len(xq), 2) or not (c.get("mlp_numbers") or c.get("kind") == "sklearn"):
                 continue                                    # Q5 asks for a network: no linear layer, no MLP
             A0 = c.get("ablated")
+            first = len(tried)
             for name, R in refs.items():
                 F = np.stack([np.interp(xq, x[o], R[o, k]) for k in (0, 1)], 1)      # f between the data's x
                 # as it is, then with one scale and shift per output (a model of normalised targets), fitted at the
@@ -464,11 +465,15 @@ class Checks:
                         "between": int(inside.sum()) if inside is not data else 0, "orientation": name,
                         "input": c.get("input", "x"), "output_scaled": fitted, **_layers(c),
                         "x": x.tolist(), "pred": Q[data].tolist(), "truth": R.tolist()}))
+            bypass = min((t[3]["bypass"] for t in tried[first:] if t[0]), default=None)
+            for k in range(first, len(tried)):     # without its MLP it follows f (in some orientation): no MLP's fit
+                tried[k] = (bypass is not None, tried[k][1], tried[k][2], {**tried[k][3], "bypass": bypass})
         if not tried:
             return None
-        honest = [t for t in tried if not t[0]] or tried
+        honest = [t for t in tried if not t[0]]
         raw = [t for t in honest if not t[1]]
-        good = [t for t in raw if t[2] <= Q5_RMSE] or [t for t in honest if t[2] <= Q5_RMSE] or raw or honest
+        good = ([t for t in raw if t[2] <= Q5_RMSE] or [t for t in honest if t[2] <= Q5_RMSE]    # an MLP's fit,
+                or [t for t in tried if t[0]] or raw or honest)     # else a model that follows f without its MLP
         return min(good, key=lambda t: t[2])[3]
 
     @staticmethod

@@ -19,6 +19,12 @@ notebook, at ``xinit`` values the grader draws; the grader compares the
 gradients with those of quiz1's own fixed class in its own process. No display
 hook, printed message or earlier cell of the notebook can take part. Written by
 hand: no library extracts class definitions from a notebook and runs them apart.
+
+Q4 and Q5, out of the notebook's reach. A cell after each section pickles the
+kernel's models into a file (``kernel/models.py``, injected as text); the
+grader then runs them in fresh kernels through the same executor, on points it
+draws only then: the Q4 encoders in one kernel, the decoders on the codes alone
+in another (``run_models_apart``).
 """
 from __future__ import annotations
 
