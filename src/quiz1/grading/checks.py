@@ -349,8 +349,9 @@ class Checks:
                       else "too large" if limit is not None and params >= limit
                       else "exact" if rel <= EXACT_REL else "worse than linear" if mse > WORSE_THAN_LINEAR * pca
                       else "network")
-            out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit, "mse": mse,
-                          "rel": rel, "rel_shipped": rel_s, "fresh": int(fresh.sum()),
+            raised = not np.isfinite(mse)                   # it ran on the shipped points only
+            out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit,
+                          "mse": mse_s if raised else mse, "rel": None if raised else rel, "rel_shipped": rel_s, "fresh": int(fresh.sum()),
                           "fresh_error": c.get("fresh_error"), "pca_mse": pca, "status": status,
                           "printed": params in printed, "n": int(shipped.sum())}
         return out
@@ -375,8 +376,9 @@ class Checks:
         for f, r in m.items():
             said = ("printed in the section" if r["printed"] else "not printed in the section")
             size = "" if r["kind"] == "Markdown formulas" else f" ({r['params']:,} parameters, {said})"
-            where = (f"on {r['fresh']:,} new points of its manifold" if r["fresh"] else
-                     f"on {r['n']:,} of the file's points")
+            where = (f"on {r['n']:,} of the file's points, raising on new points of its manifold"
+                     if r["rel"] is None else f"on {r['fresh']:,} new points of its manifold" if r["fresh"]
+                     else f"on {r['n']:,} of the file's points")
             parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} {where} ({r['status']})")
         found = "; ".join(parts)
         absent = [f for f in files if f not in m]
@@ -389,7 +391,7 @@ class Checks:
                 f"{r['params']:,} parameters (every number the model reads), over the quiz's limit of {r['limit']:,}"
                 if r["status"] == "too large" else
                 "round-trips the zip's own points exactly but not new points of the same manifold ("
-                + (f"it raised on them: {r['fresh_error']}" if r["fresh_error"] else
+                + (f"it raised on them: {r['fresh_error']}" if r["rel"] is None else
                    f"relative RMSE {r['rel']:.3g} on {r['fresh']:,} of them") + "): it memorised the data, it does not "
                 "encode it" if r["status"] == "memorised" else
                 f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
@@ -473,7 +475,8 @@ class Checks:
         honest = [t for t in tried if not t[0]]
         raw = [t for t in honest if not t[1]]
         good = ([t for t in raw if t[2] <= Q5_RMSE] or [t for t in honest if t[2] <= Q5_RMSE]    # an MLP's fit,
-                or [t for t in tried if t[0]] or raw or honest)     # else a model that follows f without its MLP
+                or [t for t in tried if t[0] and not t[1]] or [t for t in tried if t[0]]   # else one that follows
+                or raw or honest)                                                            # f without its MLP
         return min(good, key=lambda t: t[2])[3]
 
     @staticmethod
