@@ -415,8 +415,9 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     ref = Reference(None, None, None, (), (), {}, None, (18.0, 36.0), {}, q5_sets=(x, ab))
 
     def verdict(out, ops=two):
-        cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out.tolist()}
-        return Checks(RunRecord(models={"q5": {"x": [cand]}}), ref).q5()
+        cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out, "input": "x",
+                "mlp_numbers": 100, "ablated": np.zeros_like(out)}         # without its MLP: (0, 0), far from f
+        return Checks(RunRecord(models={"q5": [cand]}), ref).q5()
 
     backwards = np.c_[np.cos(2 - x), np.sin(2 - x)]                      # the curve run the other way
     assert verdict(f).status == "correct" and verdict(backwards).status == "correct"

@@ -175,10 +175,10 @@ def test_q5_ablation_zeroes_the_linear_layers_only():
 
     X = np.linspace(0, 1, 21)[:, None]
     bypass = Bypass()
-    rec = models._q5_model("m", "module", bypass, bypass, {"x": X}, 5.0)
+    rec, = models._q5_model("m", "module", bypass, bypass, {"x": X}, 5.0)
     assert rec["mlp_numbers"] == 4 + 4 + 8 + 2 and np.allclose(rec["ablated"], rec["output"])
     honest = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    rec = models._q5_model("h", "module", honest, honest, {"x": X}, 5.0)
+    rec, = models._q5_model("h", "module", honest, honest, {"x": X}, 5.0)
     assert rec["mlp_numbers"] == 18 and np.allclose(rec["ablated"], 0) and not np.allclose(rec["output"], 0)
     assert isinstance(honest[0].weight, torch.nn.Parameter) and honest[0].weight.abs().sum() > 0   # restored
 

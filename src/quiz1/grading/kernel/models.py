@@ -237,7 +237,10 @@ def numbers(objs, seen=None):
                 try:
                     attrs = vars(o)
                 except TypeError:
-                    attrs = {s: getattr(o, s, None) for s in getattr(type(o), "__slots__", ())}
+                    try:
+                        attrs = {s: getattr(o, s, None) for s in getattr(type(o), "__slots__", ())}
+                    except Exception:  # noqa: BLE001 -- a slot whose getter raises: nothing more to read here
+                        attrs = {}
                 stack += list(attrs.values())
     return total
 
@@ -353,7 +356,15 @@ def _owner(fn):
 
 
 def routes(name, obj, role):
-    """The ways ``obj`` can encode (``role="enc"``) or decode ("dec"): [(route name, kind, callable)]."""
+    """The ways ``obj`` can encode (``role="enc"``) or decode ("dec"): [(route name, kind, callable)]; none for an
+    object whose attributes raise."""
+    try:
+        return _routes(name, obj, role)
+    except Exception:  # noqa: BLE001 -- a property of the student's may raise anything
+        return []
+
+
+def _routes(name, obj, role):
     torch = _torch()
     out = []
     pairs = (("encode", "decode", "encode/decode"), ("transform", "inverse_transform", "transform/inverse_transform"))
@@ -453,14 +464,18 @@ def evaluate(models, data, out, question, seconds=5.0, budget=90.0, max_encoders
             fn = obj.predict if hasattr(obj, "coefs_") and hasattr(obj, "predict") else obj
             kind = ("sklearn" if fn is not obj else "function" if inspect.isfunction(obj) else "module"
                     if _torch() is not None and isinstance(obj, _torch().nn.Module) else "object")
-            rec = _q5_model(name, kind, fn, obj, inputs, seconds) if callable(fn) else None
-            if rec is not None:
+            try:
+                recs = _q5_model(name, kind, fn, obj, inputs, seconds) if callable(fn) else []
+                count = numbers([obj]) if recs else 0
+            except BaseException:  # noqa: BLE001 -- an object the grader cannot walk is no candidate
+                continue
+            for rec in recs:
                 k = len(result["items"])
                 arrays_out[f"output{k}"] = rec.pop("output")
                 ablated = rec.pop("ablated")
                 if ablated is not None:
                     arrays_out[f"ablated{k}"] = ablated
-                rec["params"] = numbers([obj])
+                rec["params"] = count
                 result["items"].append(rec)
     np.savez(out + ".npz", **arrays_out)
     with open(out + ".json", "w") as f:
@@ -468,9 +483,11 @@ def evaluate(models, data, out, question, seconds=5.0, budget=90.0, max_encoders
 
 
 def _q5_model(rname, kind, fn, obj, inputs, seconds):
-    """One Q5 model at the grader's x: its output (m, 2), the torch functions it called, the weights of its linear
-    layers (what its forward pass fed to linear, matmul, ...) and its output with those set to zero."""
+    """One Q5 model at the grader's x, in each input form (as given, standardised, ...): [its output (m, 2), the
+    torch functions it called, the weights of its linear layers (what its forward pass fed to linear, matmul, ...)
+    and its output with those set to zero], one record an input form it answers."""
     torch = _torch()
+    recs = []
     for inp, X in inputs.items():
         ops = _Ops() if torch is not None else None
         a = X
@@ -493,8 +510,10 @@ def _q5_model(rname, kind, fn, obj, inputs, seconds):
             weights = [t for t in _tensors([obj]) if ops is not None and id(t) in ops.operands]
         rec["mlp_numbers"] = int(sum(np.size(w) if isinstance(w, np.ndarray) else w.numel() for w in weights))
         rec["ablated"] = _ablated(fn, a, weights, seconds) if weights else None
-        return rec
-    return None
+        recs.append(rec)
+    return recs
+
+
 def _tensors(objs):
     """The torch tensors and numpy arrays reachable from ``objs`` (as ``numbers`` walks them), by identity."""
     torch = _torch()
