@@ -17,8 +17,10 @@ quiz's main block run apart from the notebook; Q6 with new pixels near the
 data's images that move when the data's images move. Q3 is the Markdown's
 formula for dL/dx (the one place a value is not computed by code), read in the
 student's notation and equal to quiz1's closed form at points in every ReLU
-region; Q4 and Q5 are the notebook's own encoders and MLP, run by the grader on
-the TA's data (and Q4's exact Markdown equations), measured by the grader.
+region; Q4 and Q5 are the notebook's own encoders and MLP, taken out of its kernel
+and run by the grader in fresh processes on inputs it draws after the run (new
+points of each Q4 file's manifold, x between the Q5 data's x), and Q4's exact
+Markdown equations; every number a model reads counts as a parameter.
 """
 from __future__ import annotations
 
