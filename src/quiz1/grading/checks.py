@@ -428,8 +428,9 @@ class Checks:
         """The notebook's best model of f against quiz1's reference, run apart from the notebook at x the grader drew
         after the run: {"name", "params", "rmse" (between the data's x, relative to the range of (alpha, beta)),
         "rmse_data" (at the data's x), "bypass" (the RMSE with the MLP's weights set to zero, when that follows f),
-        "beyond" (the largest distance beyond the data from f's end tangent, relative), "orientation", "input",
-        "hidden", "activations", "x", "pred", "truth"}, or None."""
+        "beyond" (the largest distance beyond the data from f's end tangent, relative), "memorised" (its RMSE at the
+        data's x when it is right there only, else None), "orientation", "input", "hidden", "activations", "x",
+        "pred", "truth"}, or None."""
         from ..solvers.unpaired import reference_pairings
 
         if self.ref.q5_sets is None:
@@ -479,7 +480,11 @@ class Checks:
         good = ([t for t in raw if t[2] <= Q5_RMSE] or [t for t in honest if t[2] <= Q5_RMSE]    # an MLP's fit,
                 or [t for t in tried if t[0] and not t[1]] or [t for t in tried if t[0]]   # else one that follows
                 or raw or honest)                                                            # f without its MLP
-        return min(good, key=lambda t: t[2])[3]
+        best = min(good, key=lambda t: t[2])[3]
+        # right at the data's own x in some input form, far from f between them: a table of the data
+        memo = [t[3]["rmse_data"] for t in tried if t[3]["name"] == best["name"] and t[3]["rmse_data"] <= Q5_RMSE
+                and t[3]["rmse"] > Q5_RMSE_FAR]
+        return {**best, "memorised": min(memo, default=None)}
 
     @staticmethod
     def _q5_beyond(xb, Qb, xs, Rs, span) -> float | None:
@@ -527,8 +532,8 @@ class Checks:
                            f"(RMSE {m['bypass']:.2%} of the range): the answer comes from elsewhere (stored data, "
                            f"a formula), not from the MLP")
         if m["rmse"] > Q5_RMSE_FAR:
-            memo = (" (it is right at the data's own x only: a memorised table, not a learned f)"
-                    if m["rmse_data"] <= Q5_RMSE else "")
+            memo = (f" (it is right at the data's own x only, RMSE {m['memorised']:.2%} there: a memorised table, "
+                    f"not a learned f)" if m["memorised"] is not None else "")
             return Verdict("wrong", found, expected, f"the model's curve does not follow f: off by more than "
                            f"{Q5_RMSE_FAR:.0%} of the range between the data's x{memo} (report.html draws it over f)")
         if m["rmse"] > Q5_RMSE:
