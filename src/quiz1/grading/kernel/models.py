@@ -456,6 +456,7 @@ def evaluate(models, data, out, question, seconds=5.0, budget=90.0, max_encoders
                     result["items"].append({"file": i, "route": rname, "kind": kind, "key": key, "rows": rows,
                                             "form": form, "fresh_error": fresh_error})
                     found += 1
+            _save(out, result, arrays_out)         # what is done survives a later call that kills the process
     else:
         inputs = {k[2:]: v for k, v in d.items() if k.startswith("x:")}
         for name, obj in zip(names, objs):
@@ -477,6 +478,12 @@ def evaluate(models, data, out, question, seconds=5.0, budget=90.0, max_encoders
                     arrays_out[f"ablated{k}"] = ablated
                 rec["params"] = count
                 result["items"].append(rec)
+            _save(out, result, arrays_out)
+    _save(out, result, arrays_out)
+
+
+def _save(out, result, arrays_out):
+    """Write ``out`` + ".npz" (the arrays) and ``out`` + ".json" (what ran), the JSON last."""
     np.savez(out + ".npz", **arrays_out)
     with open(out + ".json", "w") as f:
         json.dump(result, f)
@@ -637,6 +644,5 @@ def decode(models, codes, index, data, out, seconds=5.0, budget=90.0):
                         else f"{item['kind']} + {kind}")
                 result.append({"file": item["file"], "encoder": item["route"], "decoder": rname, "kind": both,
                                "params": count, "rows": rows, "fresh_error": fresh_error, "key": key})
-    np.savez(out + ".npz", **arrays_out)
-    with open(out + ".json", "w") as f:
-        json.dump(result, f)
+        _save(out, result, arrays_out)
+    _save(out, result, arrays_out)
