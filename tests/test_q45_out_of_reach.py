@@ -494,3 +494,16 @@ def test_codec_classes_a_tensor_module_and_a_scaled_mlp_are_correct(tmp_path, da
     assert "`c1`" in q["Q4"].found and "`c3`" in q["Q4"].found and "transform/inverse_transform" in q["Q4"].found
     assert "encode/decode module `c3` (3 parameters" in q["Q4"].found            # cx, cz, r
     assert q["Q5"].status == "correct", q["Q5"]
+
+
+def test_q5_is_run_between_and_beyond_the_data():
+    """The x the Q5 models run at: the data's own, every midpoint of neighbouring x, draws inside the range, and 20 on
+    each side within 5% of the range outside it (here x = 0, 0.1, ..., 1, so the midpoints are 0.05, 0.15, ...)."""
+    from quiz1.grading.reference import q5_points
+
+    x = np.random.default_rng(0).permutation(np.linspace(0, 1, 11))
+    xq, kind = q5_points(x, np.random.default_rng(1))
+    assert np.array_equal(xq[kind == 0], x) and np.allclose(xq[kind == 1], np.arange(0.05, 1, 0.1))
+    inside, beyond = xq[kind == 2], xq[kind == 3]
+    assert len(inside) == 300 and inside.min() >= 0 and inside.max() <= 1
+    assert (beyond < 0).sum() == 20 and (beyond > 1).sum() == 20 and np.abs(beyond - 0.5).max() <= 0.55
