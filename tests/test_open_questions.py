@@ -278,7 +278,9 @@ def test_exact_encoders_and_a_trained_mlp_are_correct(tmp_path, data):
     rep = grade(make_zip(tmp_path / "A9200001A.zip", data, {"A9200001A.ipynb": cells}), data)
     q = rep.questions
     assert (q["Q3"].status, q["Q4"].status, q["Q5"].status) == ("correct", "correct", "correct"), rep.table()
-    assert "enc1" in q["Q4"].found and "0 parameters, formulas" in q["Q4"].found and "(exact)" in q["Q4"].found
+    # every number the formulas read, counted by hand: mu1 (2), V1 (2 x 2), r1 (2); cx, cz, r3
+    assert "`enc1 + dec1` (8 parameters" in q["Q4"].found and "`enc3 + dec3` (3 parameters" in q["Q4"].found
+    assert q["Q4"].found.count("(exact)") == 3 and "new points of its manifold" in q["Q4"].found
     assert "2 hidden layer(s), activations tanh" in q["Q5"].found and "1,186 parameters" in q["Q5"].found
 
 
@@ -413,8 +415,9 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     ref = Reference(None, None, None, (), (), {}, None, (18.0, 36.0), {}, q5_sets=(x, ab))
 
     def verdict(out, ops=two):
-        cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out.tolist()}
-        return Checks(RunRecord(models={"q5": {"x": [cand]}}), ref).q5()
+        cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out, "input": "x",
+                "mlp_numbers": 100, "ablated": np.zeros_like(out)}         # without its MLP: (0, 0), far from f
+        return Checks(RunRecord(models={"q5": [cand]}), ref).q5()
 
     backwards = np.c_[np.cos(2 - x), np.sin(2 - x)]                      # the curve run the other way
     assert verdict(f).status == "correct" and verdict(backwards).status == "correct"

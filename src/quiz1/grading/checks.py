@@ -20,8 +20,10 @@ other digits of their classes drawn by the grader (not the first run's change
 added to them). Q3 is the Markdown's
 formula for dL/dx (the one place a value is not computed by code), read in the
 student's notation and equal to quiz1's closed form at points in every ReLU
-region; Q4 and Q5 are the notebook's own encoders and MLP, run by the grader on
-the TA's data (and Q4's exact Markdown equations), measured by the grader.
+region; Q4 and Q5 are the notebook's own encoders and MLP, taken out of its kernel
+and run by the grader in fresh processes on inputs it draws after the run (new
+points of each Q4 file's manifold, x between the Q5 data's x), and Q4's exact
+Markdown equations; every number a model reads counts as a parameter.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ ALIASES = {"torch.nn.functional.": "F."}
 WORSE_THAN_LINEAR = 1.5   # Q4: an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
 Q5_RMSE = 0.02     # Q5: RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
 Q5_RMSE_FAR = 0.10  # beyond a tenth of the range the curve is not Figure 3's (an untrained MLP: about 1.9, i.e. 186%)
+MEMORISED = 10     # Q4: exact on the zip's points, over 10 x the exactness bound on new points: a memorised table
 MODEL_CODE = re.compile(r"nn\.(?:Module|Linear|Sequential)|MLPRegressor|keras|Dense\(|flax|jax")
 LINEAR_OPS = {"linear", "addmm", "matmul", "mm", "__matmul__", "bmm"}
 ACTIVATIONS = {"relu", "relu_", "tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "softplus", "selu", "sin", "cos",
@@ -400,76 +403,109 @@ class Checks:
     @functools.cached_property
     def q4_measures(self) -> dict:
         """Data file -> what the grader measured of the notebook's best encoder + decoder on it (exact ones by fewest
-        parameters, then lowest loss): modules and functions from the kernel's probe, and the equations of the
-        section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit", "mse", "rel", "pca_mse",
-        "status", "printed", "n"}."""
+        parameters, then lowest loss), on the points it drew from the file's manifold after the run (the zip's own
+        points kept apart): the encoders and decoders taken out of the kernel and run apart (``run_models_apart``),
+        and the equations of the section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit",
+        "mse", "rel", "rel_shipped", "fresh", "fresh_error", "pca_mse", "status", "printed", "n"}."""
         from .encoder_formulas import markdown_round_trips
         from .reference import Q4_FILES
 
         out = {}
         printed = {int(p.value) for c in self.section(4) for p in numbers(c.text) if float(p.value).is_integer()}
+        models = self.run.models
         for fname, X in self.ref.q4_clouds.items():
+            P, shipped = models.get("q4_points", {}).get(fname, (X, np.ones(len(X), bool)))
+            fresh = ~shipped
             exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
             limit = Q4_FILES.get(fname)
             rows, loose = [], []
-            for c in self.run.models.get("q4", {}).get(fname, []):
+
+            def measure(R, on_all, c, params):
+                """(MSE on the new points, else on the shipped ones; inf when it ran on the shipped ones only)."""
+                mse_s = float(((R[shipped] - P[shipped]) ** 2).mean()) if on_all else float(((R - P[shipped]) ** 2).mean())
+                mse_f = float(((R[fresh] - P[fresh]) ** 2).mean()) if on_all and fresh.any() else None
+                return (mse_f if mse_f is not None else mse_s if on_all else float("inf"), params, c, mse_s, mse_f)
+
+            for c in models.get("q4", {}).get(fname, []):
                 R = np.asarray(c.get("output", []), dtype=float)
-                if R.shape == X.shape:
-                    rows.append((float(((R - X) ** 2).mean()), int(c.get("params", 0)), c))
-            for R, text in markdown_round_trips(self.run.latex_cells.get(4, []), X):
-                mse = float(((R - X) ** 2).mean())    # formulas count only when exact: a misread must fail no one
-                (rows if mse <= exact else loose).append(
-                    (mse, 0, {"name": text if len(text) <= 160 else text[:157] + "...", "kind": "Markdown formulas"}))
-            if not rows and not loose:
+                on_all = c.get("rows") == "all"
+                if R.shape == (P.shape if on_all else (int(shipped.sum()), P.shape[1])):
+                    rows.append(measure(R, on_all, c, int(c.get("params", 0))))
+            for R, text in markdown_round_trips(self.run.latex_cells.get(4, []), P):
+                got = measure(R, True, {"name": text if len(text) <= 160 else text[:157] + "...",
+                                        "kind": "Markdown formulas"}, 0)
+                (rows if got[0] <= exact else loose).append(got)   # formulas count only when exact: a misread
+            if not rows and not loose:                              # must fail no one
                 continue
-            mse, params, c = (min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
-                              if rows else min(loose, key=lambda r: r[0]))
+            mse, params, c, mse_s, mse_f = (
+                min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
+                if rows else min(loose, key=lambda r: r[0]))
             _, sv, _ = np.linalg.svd(X - X.mean(0), full_matrices=False)
             pca = float(sv[-1] ** 2 / X.size)               # the best linear encoder to D - 1 dimensions
-            rel = float(np.sqrt(mse / max(X.var(), 1e-300)))
-            status = ("formulas not exact" if not rows else "too large" if limit is not None and params >= limit
+            var = max(X.var(), 1e-300)
+            rel, rel_s = float(np.sqrt(mse / var)), float(np.sqrt(mse_s / var))
+            memorised = rel_s <= EXACT_REL and rel > MEMORISED * EXACT_REL
+            status = ("formulas not exact" if not rows else "memorised" if memorised
+                      else "too large" if limit is not None and params >= limit
                       else "exact" if rel <= EXACT_REL else "worse than linear" if mse > WORSE_THAN_LINEAR * pca
                       else "network")
-            out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit, "mse": mse,
-                          "rel": rel, "pca_mse": pca, "status": status, "printed": params in printed, "n": len(X)}
+            raised = not np.isfinite(mse)                   # it ran on the shipped points only
+            out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit,
+                          "mse": mse_s if raised else mse, "rel": None if raised else rel, "rel_shipped": rel_s, "fresh": int(fresh.sum()),
+                          "fresh_error": c.get("fresh_error"), "pca_mse": pca, "status": status,
+                          "printed": params in printed, "n": int(shipped.sum())}
         return out
 
     def q4(self) -> Verdict:
-        expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off "
-                    "(symbolic: full marks); networks ranked by loss, then parameters (limits 10,000 / 10,000 / "
-                    "100,000)")
+        expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off on "
+                    "new points of the file's manifold (symbolic: full marks); networks ranked by loss, then "
+                    "parameters, every number the model reads counted (limits 10,000 / 10,000 / 100,000)")
         m = self.q4_measures
         files = list(self.ref.q4_clouds)
+        apart = "; ".join(f"{w}" for q, w in self.run.models.get("notes", {}).items() if q == "q4")
         if not m:
             v = self.shown(4)
-            why = ("no encoder and decoder found: none in the kernel (the notebook's modules and functions were run on "
-                   "the TA's data after the Q4 section) and no complete set of equations in the section's Markdown"
+            why = ("no encoder and decoder found: none among the notebook's models and functions (taken out of the "
+                   "kernel after the Q4 section and run apart on the grader's points: an autoencoder counts when it "
+                   "splits into an encoder and a decoder fed only the code) and no complete set of equations in the "
+                   "section's Markdown" + (f" ({apart})" if apart else "")
                    if files else "; ".join(w for k, w in self.ref.missing.items() if k.startswith("Q4"))
                    or "no Q4 data file in the zip to run on")
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (why, v.note) if x))
         parts = []
         for f, r in m.items():
-            said = ("formulas" if r["params"] == 0 else "printed in the section" if r["printed"] else
-                    "not printed in the section")
+            said = ("printed in the section" if r["printed"] else "not printed in the section")
             size = "" if r["kind"] == "Markdown formulas" else f" ({r['params']:,} parameters, {said})"
-            parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} "
-                         f"on {r['n']:,} points ({r['status']})")
+            where = (f"on {r['n']:,} of the file's points, raising on new points of its manifold"
+                     if r["rel"] is None else f"on {r['fresh']:,} new points of its manifold" if r["fresh"]
+                     else f"on {r['n']:,} of the file's points")
+            parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} {where} ({r['status']})")
         found = "; ".join(parts)
         absent = [f for f in files if f not in m]
-        bad = {f: r for f, r in m.items() if r["status"] in ("too large", "worse than linear")}
+        bad = {f: r for f, r in m.items() if r["status"] in ("too large", "worse than linear", "memorised")}
         notes = []
         if absent:
             notes.append(f"nothing found for {', '.join(absent)}")
         for f, r in bad.items():
-            notes.append(f"{f}: " + (f"{r['params']:,} parameters, over the quiz's limit of {r['limit']:,}"
-                                     if r["status"] == "too large" else
-                                     f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
-                                     f"{r['pca_mse']:.3g}) by more than half: untrained, or it learned nothing"))
-        if all(m.get(f, {}).get("status") == "exact" for f in files):
+            notes.append(f"{f}: " + (
+                f"{r['params']:,} parameters (every number the model reads), over the quiz's limit of {r['limit']:,}"
+                if r["status"] == "too large" else
+                "round-trips the zip's own points exactly but not new points of the same manifold ("
+                + (f"it raised on them: {r['fresh_error']}" if r["rel"] is None else
+                   f"relative RMSE {r['rel']:.3g} on {r['fresh']:,} of them") + "): it memorised the data, it does not "
+                "encode it" if r["status"] == "memorised" else
+                f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
+                f"{r['pca_mse']:.3g}) by more than half: untrained, or it learned nothing"))
+        blind = [f for f, r in m.items() if not r["fresh"]]
+        if all(m.get(f, {}).get("status") == "exact" for f in files) and not blind:
             return Verdict("correct", found, expected, f"exact to round-off (relative RMSE <= {EXACT_REL:g}) on every "
-                           "file, measured by the grader on the TA's data")
+                           "file, measured by the grader on new points of each file's manifold, drawn after the run "
+                           "(the models taken out of the notebook and run apart, the decoder fed the code alone)")
         if len(bad) == len(m) and not absent:
             return Verdict("wrong", found, expected, "; ".join(notes))
+        for f in blind:
+            notes.append(f"{f}: quiz1 found no exact chart of this file, so no new points of its manifold could be "
+                         f"drawn: measured on the file's own points only, a human should decide")
         for f, r in m.items():
             if r["status"] == "formulas not exact":
                 notes.append(f"{f}: the section's formulas ({r['name']}) round-trip with a relative RMSE of "
@@ -487,41 +523,81 @@ class Checks:
     # Q5 -----------------------------------------------------------------
     @functools.cached_property
     def q5_measures(self) -> dict | None:
-        """The notebook's best model of f against quiz1's reference: {"name", "params", "rmse" (relative to the
-        range of (alpha, beta)), "orientation", "input", "hidden", "activations", "x", "pred", "truth"}, or None."""
+        """The notebook's best model of f against quiz1's reference, run apart from the notebook at x the grader drew
+        after the run: {"name", "params", "rmse" (between the data's x, relative to the range of (alpha, beta)),
+        "rmse_data" (at the data's x), "bypass" (the RMSE with the MLP's weights set to zero, when that follows f),
+        "beyond" (the largest distance beyond the data from f's end tangent, relative), "memorised" (its RMSE at the
+        data's x when it is right there only, else None), "orientation", "input", "hidden", "activations", "x",
+        "pred", "truth"}, or None."""
         from ..solvers.unpaired import reference_pairings
 
         if self.ref.q5_sets is None:
             return None
         x, ab = self.ref.q5_sets
+        xq, kind = self.run.models.get("q5_x") or (x, np.zeros(len(x), int))
         refs = reference_pairings(x, ab)
         span = float(max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))) or 1.0
+        o = np.argsort(x, kind="stable")
+        data, inside, beyond = kind == 0, (kind == 1) | (kind == 2), kind == 3
+        inside = inside if inside.any() else data
         tried = []
-        for inp, cands in self.run.models.get("q5", {}).items():
-            for c in cands:
-                P = np.asarray(c.get("output", []), dtype=float)
-                if P.shape != (len(x), 2):
-                    continue
-                for name, R in refs.items():
-                    # as it is, then with one scale and shift per output (a model of normalised targets)
-                    A = [np.linalg.lstsq(np.c_[P[:, k], np.ones(len(P))], R[:, k], rcond=None)[0] for k in (0, 1)]
-                    scaled = np.stack([P[:, k] * A[k][0] + A[k][1] for k in (0, 1)], 1)
-                    for fitted, Q in ((False, P), (True, scaled)):
-                        rmse = float(np.sqrt(((Q - R) ** 2).sum(1).mean())) / span
-                        tried.append((fitted and rmse > 0, rmse, {
-                            "name": c.get("name"), "kind": c.get("kind"), "params": int(c.get("params", 0)),
-                            "rmse": rmse, "orientation": name, "input": inp, "output_scaled": fitted, **_layers(c),
-                            "x": x.tolist(), "pred": Q.tolist(), "truth": R.tolist()}))
+        for c in self.run.models.get("q5", []):
+            P = np.asarray(c.get("output", []), dtype=float)
+            if P.shape != (len(xq), 2) or not (c.get("mlp_numbers") or c.get("kind") == "sklearn"):
+                continue                                    # Q5 asks for a network: no linear layer, no MLP
+            A0 = c.get("ablated")
+            first = len(tried)
+            for name, R in refs.items():
+                F = np.stack([np.interp(xq, x[o], R[o, k]) for k in (0, 1)], 1)      # f between the data's x
+                # as it is, then with one scale and shift per output (a model of normalised targets), fitted at the
+                # data's x
+                A = [np.linalg.lstsq(np.c_[P[data, k], np.ones(data.sum())], R[:, k], rcond=None)[0] for k in (0, 1)]
+                for fitted, Q in ((False, P), (True, np.stack([P[:, k] * A[k][0] + A[k][1] for k in (0, 1)], 1))):
+                    def rmse(Y, rows, F=F):
+                        return float(np.sqrt(((Y[rows] - F[rows]) ** 2).sum(1).mean())) / span
+                    r_in = rmse(Q, inside)
+                    bypass = None
+                    if A0 is not None:
+                        Z = np.asarray(A0, dtype=float)
+                        Z = np.stack([Z[:, k] * A[k][0] + A[k][1] for k in (0, 1)], 1) if fitted else Z
+                        bypass = rmse(Z, inside) if rmse(Z, inside) <= Q5_RMSE_FAR else None
+                    tried.append((bypass is not None, fitted and r_in > 0, r_in, {
+                        "name": c.get("name"), "kind": c.get("kind"), "params": int(c.get("params", 0)),
+                        "rmse": r_in, "rmse_data": rmse(Q, data), "bypass": bypass,
+                        "beyond": self._q5_beyond(xq[beyond], Q[beyond], x[o], R[o], span),
+                        "between": int(inside.sum()) if inside is not data else 0, "orientation": name,
+                        "input": c.get("input", "x"), "output_scaled": fitted, **_layers(c),
+                        "x": x.tolist(), "pred": Q[data].tolist(), "truth": R.tolist()}))
+            bypass = min((t[3]["bypass"] for t in tried[first:] if t[0]), default=None)
+            for k in range(first, len(tried)):     # without its MLP it follows f (in some orientation): no MLP's fit
+                tried[k] = (bypass is not None, tried[k][1], tried[k][2], {**tried[k][3], "bypass": bypass})
         if not tried:
             return None
-        raw = [t for t in tried if not t[0]]
-        good = [t for t in raw if t[1] <= Q5_RMSE] or [t for t in tried if t[1] <= Q5_RMSE] or raw or tried
-        best = min(good, key=lambda t: t[1])[2]
-        return best
+        honest = [t for t in tried if not t[0]]
+        raw = [t for t in honest if not t[1]]
+        good = ([t for t in raw if t[2] <= Q5_RMSE] or [t for t in honest if t[2] <= Q5_RMSE]    # an MLP's fit,
+                or [t for t in tried if t[0] and not t[1]] or [t for t in tried if t[0]]   # else one that follows
+                or raw or honest)                                                            # f without its MLP
+        best = min(good, key=lambda t: t[2])[3]
+        # right at the data's own x in some input form, far from f between them: a table of the data
+        memo = [t[3]["rmse_data"] for t in tried if t[3]["name"] == best["name"] and t[3]["rmse_data"] <= Q5_RMSE
+                and t[3]["rmse"] > Q5_RMSE_FAR]
+        return {**best, "memorised": min(memo, default=None)}
+
+    @staticmethod
+    def _q5_beyond(xb, Qb, xs, Rs, span) -> float | None:
+        """The largest distance of the model's outputs Qb (k, 2) at xb (k,), beyond the data, from the tangent of f at
+        the data's nearest end (its last segment extended), relative to ``span``; None without such points."""
+        if not len(xb):
+            return None
+        lo = (Rs[0], (Rs[1] - Rs[0]) / ((xs[1] - xs[0]) or 1.0), xs[0])
+        hi = (Rs[-1], (Rs[-1] - Rs[-2]) / ((xs[-1] - xs[-2]) or 1.0), xs[-1])
+        dist = [np.linalg.norm(q - (e[0] + e[1] * (t - e[2]))) for t, q in zip(xb, Qb) for e in [lo if t < xs[0] else hi]]
+        return float(max(dist)) / span
 
     def q5(self) -> Verdict:
-        expected = (f"an MLP 1 -> 2 with two hidden layers and activations whose outputs at the x of xy.npz follow "
-                    f"f (either orientation): RMSE at most {Q5_RMSE:.0%} of the range of (alpha, beta)")
+        expected = (f"an MLP 1 -> 2 with two hidden layers and activations whose outputs follow f (either "
+                    f"orientation) between the data's x: RMSE at most {Q5_RMSE:.0%} of the range of (alpha, beta)")
         m = self.q5_measures
         if m is None:
             v = self.shown(5)
@@ -530,30 +606,45 @@ class Checks:
                 return Verdict(v.status, v.found, expected, "; ".join(x for x in (self.ref.missing.get("Q5"), v.note)
                                                                     if x))
             if v.status in ("error", "missing") or MODEL_CODE.search(sec):
+                apart = self.run.models.get("notes", {}).get("q5")
                 return Verdict(v.status, v.found, expected, "; ".join(x for x in (
-                    "no model with 1 input and 2 outputs found in the kernel after the Q5 section", v.note) if x))
+                    "no model with 1 input, 2 outputs and linear layers found among the notebook's models (taken out "
+                    "of the kernel after the Q5 section and run apart)" + (f" ({apart})" if apart else ""), v.note)
+                    if x))
             plots = sum(c.plots for c in self.section(5))
             return Verdict("wrong", v.found, expected, f"no model: the Q5 section builds no network (no torch module, "
                            f"no MLP), so its {plots} plot(s) show the data, not a learned f")
         arch = (f"{m['hidden']} hidden layer(s), activations {', '.join(m['activations']) or 'none'}"
                 if m["hidden"] is not None else "architecture not read")
         rmse = f"{m['rmse']:.2%}" if m["rmse"] >= 1e-4 else f"{m['rmse']:.1e}"     # round-off reads as such
-        found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters; {arch}): RMSE {rmse} of the range "
-                 f"against f ({m['orientation']} orientation) at the {len(m['x'])} x of xy.npz"
+        where = (f"at {m['between']} x between the data's x, drawn by the grader after the run" if m["between"] else
+                 f"at the {len(m['x'])} x of xy.npz")
+        found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters, every number it reads; {arch}): RMSE {rmse} of the range "
+                 f"against f ({m['orientation']} orientation) {where} (at the data's x: {m['rmse_data']:.2%})"
                  + (f", input {m['input']}" if m["input"] != "x" else "")
                  + (", after one scale and shift per output" if m["output_scaled"] else ""))
+        beyond = ("" if m["beyond"] is None else f"; beyond the data's x, where f is not defined by the data and the "
+                  f"verdict does not look, it strays at most {m['beyond']:.1%} of the range from f's end tangent")
+        if m["bypass"] is not None:
+            return Verdict("wrong", found, expected, f"the output follows f even with the MLP's weights set to zero "
+                           f"(RMSE {m['bypass']:.2%} of the range): the answer comes from elsewhere (stored data, "
+                           f"a formula), not from the MLP")
         if m["rmse"] > Q5_RMSE_FAR:
+            memo = (f" (it is right at the data's own x only, RMSE {m['memorised']:.2%} there: a memorised table, "
+                    f"not a learned f)" if m["memorised"] is not None else "")
             return Verdict("wrong", found, expected, f"the model's curve does not follow f: off by more than "
-                           f"{Q5_RMSE_FAR:.0%} of the range (report.html draws it over f)")
+                           f"{Q5_RMSE_FAR:.0%} of the range between the data's x{memo} (report.html draws it over f)")
         if m["rmse"] > Q5_RMSE:
             return Verdict("unverified", found, expected, f"near f but visibly off (between {Q5_RMSE:.0%} and "
                            f"{Q5_RMSE_FAR:.0%} of the range; report.html draws it over f): partial marks are a "
-                           f"human's call")
+                           f"human's call" + beyond)
         if m["hidden"] != 2 or not m["all_activated"]:
             return Verdict("unverified", found, expected, f"fits f, but the quiz asks for two hidden layers with "
-                           f"activations ({arch}): a human decides the deduction")
-        return Verdict("correct", found, expected, "the grader ran the model on the TA's x and compared it with "
-                       "f from the data's own geometry (the curve's points ordered, matched by rank to sorted x)")
+                           f"activations ({arch}): a human decides the deduction" + beyond)
+        return Verdict("correct", found, expected, "the grader took the model out of the notebook, ran it in a fresh "
+                       "process at x of its own between the data's x and compared it with f from the data's own "
+                       "geometry (the curve's points ordered, matched by rank to sorted x, joined by segments); with "
+                       "the MLP's weights set to zero the output no longer follows f" + beyond)
 
     # Q6 -----------------------------------------------------------------
     def q6(self) -> Verdict:

@@ -31,7 +31,7 @@ import numpy as np
 from .canary import MachineError, self_check
 from .causes import cell_error, stop_reason
 from .layout import find_data_file
-from .probes import guard_call_cell, guard_cell, guard_result, model_probe_cell, model_result, model_watch_cell
+from .probes import guard_call_cell, guard_cell, guard_result, model_export_cell, model_watch_cell
 from .report import CellError
 from .sections import cell_questions
 
@@ -71,7 +71,8 @@ class RunRecord:
     probe: dict | None = None                       # what the Q2 graph probe sent back: {"tensors", "tampered", "forged"}
     q1_calls: dict | None = None                    # {"cells": {(notebook, cell index): [library function]},
     #                                                 "tampered": [...], "forged": n}: the Q1 section's calls, or None
-    models: dict = field(default_factory=dict)      # "q4"/"q5" -> {data file: [candidate]} from the model probes
+    models: dict = field(default_factory=dict)      # "q4" -> {data file: [candidate]}, "q5" -> [candidate]: the models
+    #                                                 taken out of the kernel and run apart (probes.run_models_apart)
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
     copies: list = field(default_factory=list)      # PNGs the run wrote with the pixels of an image already there
     rewritten: dict = field(default_factory=dict)   # relative path -> pixels: a file of the zip the run wrote again,
@@ -196,7 +197,7 @@ def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]
     return formulas, {q: p for q, p in pieces.items() if p}, md
 
 
-def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
+def _probe_plan(qsets, nonce: str, model_exports: dict) -> list:
     """(position among the notebook's own cells, tag, cell) of every cell the grader inserts (the guard, inserted
     first of all, is not among them)."""
     def section(q):
@@ -210,8 +211,8 @@ def _probe_plan(qsets, nonce: str, model_data: dict) -> list:
         if q2 else [(0, "watch", guard_call_cell(nonce, "watch")), (n, "q2", guard_call_cell(nonce, "graph"))]
     for q in ("q4", "q5"):
         sec = section(int(q[1]))
-        if sec and model_data.get(q):
-            plan += [(sec[0], "model watch", model_watch_cell()), (sec[-1] + 1, q, model_probe_cell(nonce, q, model_data[q]))]
+        if sec and model_exports.get(q):
+            plan += [(sec[0], "model watch", model_watch_cell()), (sec[-1] + 1, q, model_export_cell(model_exports[q]))]
     return plan
 
 
@@ -231,11 +232,11 @@ def _q1_calls(old: dict | None, got: dict, name: str, nb) -> dict:
 
 
 def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, progress: bool = True,
-                   keep: list | None = None, model_data: dict | None = None) -> RunRecord:
+                   keep: list | None = None, model_exports: dict | None = None) -> RunRecord:
     """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``keep``: a list that receives each
-    executed notebook (``nbformat`` node); ``model_data``: {"q4": {file: (n, D)}, "q5": {file: (n, 1)}}, the data
-    the Q4 and Q5 probes run the notebook's models on. ``MachineError`` when the kernel starts for no notebook, the
-    canary included."""
+    executed notebook (``nbformat`` node); ``model_exports``: {"q4" | "q5": path}, where the cell after each of the Q4
+    and Q5 sections pickles the kernel's models (``probes.run_models_apart`` runs them). ``MachineError`` when the
+    kernel starts for no notebook, the canary included."""
     t0 = time.monotonic()
     rec = RunRecord()
     old_files = png_files(root)
@@ -256,8 +257,8 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
         # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)
-        # section, a model probe after each of the Q4 and Q5 sections.
-        plan = _probe_plan(qsets, nonce, model_data or {})
+        # section, a cell that takes the models out after each of the Q4 and Q5 sections.
+        plan = _probe_plan(qsets, nonce, model_exports or {})
         for pos, tag, cell in sorted(plan, key=lambda p: p[0], reverse=True):
             cell.metadata["quiz1_tag"] = tag
             nb.cells.insert(pos, cell)
@@ -307,10 +308,6 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                     "outputs", []) if o.get("output_type") == "error"), None)):
                 rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the Q1 call record and the Q2 "
                                     f"graph probe could not run; the grader's failure, not the student's")
-            elif tag in ("q4", "q5"):
-                got = model_result(nb.cells[i], nonce)
-                if got is not None:
-                    rec.models.setdefault(tag, {}).update(got.get("files", {}))
         for i in sorted(tags, reverse=True):
             del nb.cells[i]
         shown = markdown_formulas(nb, qsets, lambda i: executed and (name, i) not in rec.stopped

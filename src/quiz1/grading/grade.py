@@ -25,8 +25,8 @@ from .checks import Checks, Variant
 from .datasets import place_ta_data, write_q6_variant, write_variant
 from .execution import run_submission
 from .layout import extract_submission
-from .probes import figure1_tensors, run_q7_apart
-from .reference import data_answers, reference_for
+from .probes import figure1_tensors, run_models_apart, run_q7_apart
+from .reference import data_answers, q4_points, q5_points, reference_for
 from .report import GradeReport
 from .sections import N_QUESTIONS
 
@@ -47,13 +47,27 @@ def q6_deltas(pngs: dict, images: dict) -> dict:
     return out
 
 
-def q5_inputs(x) -> dict:
-    """The x of xy.npz as the Q5 probe feeds it to a student's model, (n, 1) each: as given, and as the common input
-    normalisations (a model trained on normalised x is right on those)."""
-    x = x[:, None]                                                      # (n, 1)
+def q5_inputs(x, at=None) -> dict:
+    """The points ``at`` (m,) (default: the data's x (n,)) as a student's Q5 model is fed them, (m, 1) each: as given,
+    and as the common input normalisations, with the data's own statistics (a model trained on normalised x is
+    right on those)."""
+    at = (x if at is None else at)[:, None]                             # (m, 1)
     lo, hi = x.min(), x.max()
-    return {"x": x, "x standardised": (x - x.mean()) / (x.std() or 1.0),
-            "x scaled to [0, 1]": (x - lo) / ((hi - lo) or 1.0), "x scaled to [-1, 1]": 2 * (x - lo) / ((hi - lo) or 1.0) - 1}
+    return {"x": at, "x standardised": (at - x.mean()) / (x.std() or 1.0),
+            "x scaled to [0, 1]": (at - lo) / ((hi - lo) or 1.0),
+            "x scaled to [-1, 1]": 2 * (at - lo) / ((hi - lo) or 1.0) - 1}
+
+
+def models_apart(ref, exports: dict, executor) -> dict:
+    """The Q4 and Q5 models the run pickled, evaluated in fresh kernels on inputs drawn now (``run_models_apart``):
+    ``RunRecord.models`` plus "q4_points" ({file: (P, shipped)}) and "q5_x" ((x (m,), kind (m,)), ``q5_points``)."""
+    import numpy as np
+
+    rng = np.random.default_rng(secrets.randbits(64))
+    points = q4_points(ref, rng)
+    xq = q5_points(ref.q5_sets[0], rng) if ref.q5_sets is not None else None
+    got = run_models_apart(exports, points, q5_inputs(ref.q5_sets[0], xq[0]) if xq is not None else {}, executor)
+    return {**got, "q4_points": points, "q5_x": xq}
 
 
 def _xinits() -> tuple:
@@ -108,11 +122,13 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         else:
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"
         kept = []
-        probe_data = {"q4": ref.q4_clouds, "q5": q5_inputs(ref.q5_sets[0]) if ref.q5_sets else {}}
+        token = secrets.token_hex(8)
+        exports = {q: root.resolve() / f".quiz1-models-{token}-{q}.pkl" for q, has in
+                   (("q4", ref.q4_clouds), ("q5", ref.q5_sets)) if has}
 
         def main_run():
             return run_submission(root, layout.notebooks, executor, timeout=timeout, budget=budget, progress=progress,
-                                  keep=kept, model_data=probe_data)
+                                  keep=kept, model_exports=exports)
 
         def variant_run():
             vnbs = [vroot / p.relative_to(root) for p in layout.notebooks]
@@ -129,10 +145,12 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         if vroot is not None:
             variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits)
         problems += run.problems
+        if exports and not run.interrupted:
+            run.models = models_apart(ref, exports, executor)
         q7_sources = [c.source for c in run.cells if 7 in c.questions]
         q7 = run_q7_apart(q7_sources, xinits, executor, notebook=[c.source for c in run.cells]) \
             if q7_sources and not run.interrupted else None
-        if q7 is not None and not q7["started"]:
+        if q7 is not None and not q7["started"] or not run.models.get("started", True):
             from .canary import MachineError, self_check
 
             problem = self_check(executor)

@@ -7,6 +7,7 @@ graded against.
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +42,15 @@ class Reference:
     q7_grads_at: dict = field(default_factory=dict)   # xinit value -> (grad after pass 1, after pass 2), fixed class
     q4_clouds: dict = field(default_factory=dict)     # data file -> (n, D) the sample the Q4 probe runs on
     q5_sets: tuple | None = None                      # (x (n,), ab (m, 2)) of xy.npz and ab.npz
+    q4_charts: dict = field(default_factory=dict)     # data file -> quiz1's exact chart of it (solvers.encoders), or
+    #                                                   None: where the grader draws new points of its manifold
+    q4_sizes: dict = field(default_factory=dict)      # data file -> how many points the file holds
 
 
 Q4_FILES = {"Q1Q4I1.txt": 10_000, "Q1Q4I2.npz": 10_000, "Q1Q4I3.npz": 100_000}   # file -> the quiz's parameter limit
 Q4_SAMPLE = 1000
+Q4_FRESH = (2000, 20_000)   # new points of each manifold the grader draws: twice the file's, within these bounds
+_CHARTS: dict = {}          # the cloud's bytes -> its exact chart (a batch grades many zips on the same data)
 EXACT_REL = 1e-5   # Q4: relative RMSE of an exact round trip (float32 round-off through a few dozen operations)
 
 
@@ -54,13 +60,14 @@ def model_data(root: Path, missing: dict | None = None) -> dict:
     from ..data.loaders import load_cloud, load_pair_set
 
     missing = {} if missing is None else missing
-    clouds = {}
+    clouds, charts, sizes = {}, {}, {}
     for name in Q4_FILES:
         p = find_data_file(root, name)
         try:
             if p is not None:
                 X = load_cloud(p)
                 clouds[name] = X[np.linspace(0, len(X) - 1, min(len(X), Q4_SAMPLE)).astype(int)]
+                charts[name], sizes[name] = exact_chart(X), len(X)
         except ValueError as e:
             missing[f"Q4 {name}"] = str(e).replace(str(root) + "/", "")
     sets = None
@@ -70,7 +77,57 @@ def model_data(root: Path, missing: dict | None = None) -> dict:
             sets = (load_pair_set(xy, "xy")[0], load_pair_set(ab, "ab").T)
     except ValueError as e:
         missing["Q5"] = str(e).replace(str(root) + "/", "")
-    return {"q4_clouds": clouds, "q5_sets": sets}
+    return {"q4_clouds": clouds, "q5_sets": sets, "q4_charts": charts, "q4_sizes": sizes}
+
+
+def exact_chart(X):
+    """quiz1's exact chart (``solvers.encoders.find_chart``) of the cloud X (n, D) to D - 1 dimensions, when its round
+    trip is exact on every point, else None; cached by the cloud's bytes."""
+    from ..solvers.encoders import find_chart, report
+
+    X = np.ascontiguousarray(X, dtype=float)
+    key = (hashlib.sha1(X.tobytes()).hexdigest(), X.shape)
+    if key not in _CHARTS:
+        try:
+            chart = find_chart(X, X.shape[1] - 1, max_rows=Q4_SAMPLE)
+            _CHARTS[key] = chart if chart is not None and report(chart, X).exact else None
+        except (np.linalg.LinAlgError, ValueError, IndexError):
+            _CHARTS[key] = None
+    return _CHARTS[key]
+
+
+def manifold_points(chart, X, n: int, rng) -> np.ndarray:
+    """``n`` new points of the manifold ``chart`` describes, where the data X (m, D) lies: codes drawn uniformly in the
+    box the data's codes span, decoded. Returns (n, D)."""
+    Z = chart.encode(X)                                                   # (m, D - 1)
+    return chart.decode(rng.uniform(Z.min(0), Z.max(0), size=(n, Z.shape[1])))
+
+
+def q4_points(ref: Reference, rng) -> dict:
+    """For each Q4 data file: (P (k, D), shipped (k,) bool): the sample of the file's points and new points of its
+    manifold (``manifold_points``, twice as many as the file holds within ``Q4_FRESH``), shuffled together; only
+    the sample when quiz1 found no exact chart of the file."""
+    out = {}
+    for name, X in ref.q4_clouds.items():
+        chart = ref.q4_charts.get(name)
+        n = int(np.clip(2 * ref.q4_sizes.get(name, len(X)), *Q4_FRESH))
+        new = manifold_points(chart, X, n, rng) if chart is not None else np.empty((0, X.shape[1]))
+        P, shipped = np.r_[X, new], np.r_[np.ones(len(X), bool), np.zeros(len(new), bool)]
+        order = rng.permutation(len(P))
+        out[name] = (P[order], shipped[order])
+    return out
+
+
+def q5_points(x, rng, between: int = 300, beyond: int = 20, margin: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Where the Q5 models run: the data's x (n,), the midpoints of neighbouring sorted x, ``between`` x drawn
+    uniformly inside the data's range and ``beyond`` on each side within ``margin`` of the range outside it.
+    Returns (x (m,), kind (m,): 0 data, 1 midpoint, 2 drawn inside, 3 beyond)."""
+    xs = np.unique(x)
+    lo, hi = float(xs[0]), float(xs[-1])
+    span = (hi - lo) or 1.0
+    parts = [(x, 0), ((xs[1:] + xs[:-1]) / 2, 1), (rng.uniform(lo, hi, between), 2),
+             (np.r_[rng.uniform(lo - margin * span, lo, beyond), rng.uniform(hi, hi + margin * span, beyond)], 3)]
+    return np.concatenate([p for p, _ in parts]), np.concatenate([np.full(len(p), k) for p, k in parts])
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,4 +1,5 @@
-"""Code the grader runs inside a student's kernel (``guard``) or in a kernel of its own (``q7``).
+"""Code the grader runs inside a student's kernel (``guard``, the export in ``models``) or in a kernel of its own
+(``q7``, the evaluation in ``models``).
 
 Each module here is a real, linted, unit-tested file. To run it in a kernel the
 grader reads the file as text and injects a short bootstrap cell that executes
