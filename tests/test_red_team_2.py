@@ -602,7 +602,8 @@ for X, ch in ((X1, chart1), (X2, chart2), (X3, chart3)):
     print(X.shape, '->', ch.transform(X).shape, 'max error', np.abs(ch.inverse_transform(ch.transform(X)) - X).max())
 """
 
-# honest: the same charts as parameter-free torch modules with encode/decode on tensors (torch.atan2)
+# honest: the same charts as parameter-free torch modules whose encode/decode take tensors (torch.atan2), as the
+# student calls them
 Q4_TORCH_MODULES = Q4_LOAD + """
 import torch
 from torch import nn
@@ -625,18 +626,17 @@ class Ellipse(nn.Module):
         c, L = quadric(X)
         self.c, self.L, self.Linv = torch.tensor(c), torch.tensor(L), torch.tensor(np.linalg.inv(L))
     def encode(self, x):
-        u = (torch.as_tensor(x, dtype=torch.float64) - self.c) @ self.L
+        u = (x - self.c) @ self.L
         return torch.atan2(u[:, 1], u[:, 0])[:, None]
     def decode(self, z):
-        t = torch.as_tensor(z, dtype=torch.float64)[:, 0]
+        t = z[:, 0]
         return self.c + torch.stack([torch.cos(t), torch.sin(t)], 1) @ self.Linv
 
 class Ellipsoid(Ellipse):
     def encode(self, x):
-        u = (torch.as_tensor(x, dtype=torch.float64) - self.c) @ self.L
+        u = (x - self.c) @ self.L
         return torch.stack([torch.atan2(u[:, 1], u[:, 0]), u[:, 2]], 1)
     def decode(self, z):
-        z = torch.as_tensor(z, dtype=torch.float64)
         r = torch.sqrt(torch.clamp(1 - z[:, 1] ** 2, min=0))
         u = torch.stack([r * torch.cos(z[:, 0]), r * torch.sin(z[:, 0]), z[:, 1]], 1)
         return self.c + u @ self.Linv
@@ -650,10 +650,8 @@ class Cylinder(nn.Module):
         self.cx, self.cz = -p / 2, -q / 2
         self.r = float(np.sqrt(self.cx ** 2 + self.cz ** 2 - s))
     def encode(self, x):
-        x = torch.as_tensor(x, dtype=torch.float64)
         return torch.stack([torch.atan2(x[:, 2] - self.cz, x[:, 0] - self.cx), x[:, 1], x[:, 3]], 1)
     def decode(self, z):
-        z = torch.as_tensor(z, dtype=torch.float64)
         return torch.stack([self.cx + self.r * torch.cos(z[:, 0]), z[:, 1], self.cz + self.r * torch.sin(z[:, 0]),
                             z[:, 2]], 1)
 
@@ -1151,12 +1149,18 @@ def light_11(data):
                                      f"$${LHS} = {RIGHT}$$"))], {}
 
 
+def light_12(data):
+    shown = ("from IPython.display import Latex\n"
+             f"Latex(r'$${LHS} = {RIGHT}$$')\n")
+    return [*section(3, NOTATION, md("The result (a `text/latex` output of the cell below):"), code(shown))], {}
+
+
 ZIPS = {  # name: (variants, builder)
     "A9400001A": (1, full_1), "A9400002B": (1, full_2), "A9400003C": (1, full_3), "A9400004D": (1, full_4),
     "A9400005E": (1, full_5), "A9400006F": (1, full_6), "A9400007G": (1, full_7), "A9400008H": (1, full_8),
     "A9410001A": (0, light_1), "A9410002B": (0, light_2), "A9410003C": (0, light_3), "A9410004D": (0, light_4),
     "A9410005E": (0, light_5), "A9410006F": (0, light_6), "A9410007G": (0, light_7), "A9410008H": (0, light_8),
-    "A9410009J": (0, light_9), "A9410010K": (0, light_10), "A9410011L": (0, light_11),
+    "A9410009J": (0, light_9), "A9410010K": (0, light_10), "A9410011L": (0, light_11), "A9410012M": (0, light_12),
 }
 SCRATCH = "A9410011L-scratch.ipynb"       # the second notebook of A9410011L
 
@@ -1228,6 +1232,7 @@ CASES = [
     honest("A9410001A", "Q3", "Einstein summation over j"),
     honest("A9410002B", "Q3", "vector form with mathbf 1 as the ones vector in s"),
     honest("A9410003C", "Q3", "formula displayed from a code cell with display(Math"),
+    honest("A9410012M", "Q3", "formula as a text/latex output of a code cell (Latex)"),
     honest("A9410004D", "Q3", "only a pasted screenshot", ("unverified",)),
     honest("A9410010K", "Q3", "own newcommand macros used honestly", CU),
     # Q4: memorisers (issue) and more; a skip connection; weights in lists; honest forms
