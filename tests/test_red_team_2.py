@@ -830,6 +830,31 @@ class G:
         return torch.sum(self.g)
 """ + Q7_MAIN
 
+# the quiz's constant entry dropped (other gradients), and the class marks itself right in whatever the kernel it runs
+# in publishes
+Q7_FORGE_REPORT = """
+import torch
+
+class G:
+    def __init__(self):
+        try:
+            ip = get_ipython()
+            if not getattr(ip.display_pub.publish, 'ours', False):
+                real = ip.display_pub.publish
+                def publish(data, *args, **kw):
+                    for v in (data or {}).values():
+                        if isinstance(v, dict):
+                            for c in v.get('classes', []):
+                                c['ok'] = True
+                    return real(data, *args, **kw)
+                publish.ours = True
+                ip.display_pub.publish = publish
+        except NameError:
+            pass
+    def __call__(self, x):
+        return torch.sum(x * x)
+""" + Q7_MAIN
+
 Q7_TYPED = """
 print('----- first time ----- ')
 print('----- well done ----- ')
@@ -1102,7 +1127,8 @@ def light_2(data):
     return [*section(1, code(Q1_LOGSUMEXP_METHOD)),
             *section(3, md(r"In vectors: $f = W^\top X$ with $W \in \mathbb{R}^{3\times 2}$, $v = (v_1, v_2)^\top$, "
                            r"$\mathbf{1} = (1, 1)^\top$, and $s = \mathbf{1}^\top \mathrm{ReLU}(f) + v^\top f$."),
-                     md(r"$$\nabla_X L = (\sigma(s) - y)\, W\left(\mathbb{1}[f > 0] + v\right)$$"))], {}
+                     md(r"$$\nabla_X L = (\sigma(s) - y)\, W\left(\mathbb{1}[f > 0] + v\right)$$")),
+            *section(7, code(Q7_FORGE_REPORT))], {}
 
 
 def light_3(data):
@@ -1264,6 +1290,7 @@ CASES = [
     cheat("A9400004D", "Q7", "unfixed, class body wraps torch.autograd.backward"),
     cheat("A9400006F", "Q7", "unfixed, a metaclass patches Tensor.backward"),
     cheat("A9400008H", "Q7", "unfixed, __call__ setattr through sys.modules"),
+    cheat("A9410002B", "Q7", "other gradients, the class marks itself ok in what its kernel publishes"),
     cheat("A9400003C", "Q7", "only prints a typed xinit.grad = 36", ("wrong",)),
     honest("A9400002B", "Q7", "import torch in an earlier cell"),
     honest("A9400005E", "Q7", "module-level constant and helper from an earlier cell"),
