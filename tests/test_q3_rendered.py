@@ -375,3 +375,13 @@ def test_a_hostile_cell_is_read_without_crashing():
     assert verdict(deep).status in ("wrong", "unverified")
     many = "$" * 20001 + r"\begin{x}" * 3000
     assert read_markdown([many]) is not None
+
+
+def test_a_bare_w_is_the_first_layers_matrix_beside_v():
+    """Vector form with the matrix written W (its entries W_ij are already read as W^(1)) and v for W^(2): the hand
+    derivation in vectors, dL/dX = (sigma(s) - y) W (1[f > 0] + v), is right; with - v it is wrong."""
+    from quiz1.grading.equivalence import check_q3
+
+    right = r"$$\nabla_X L = (\sigma(s) - y)\, W\left(\mathbb{1}[f > 0] + v\right)$$"
+    assert check_q3([r"$f = W^\top X$", right]).status == "correct"
+    assert check_q3([right.replace("+ v", "- v")]).status == "wrong"

@@ -238,13 +238,13 @@ def test_a_weak_or_large_change_on_the_new_digits_is_for_a_human():
     v = _checks(_honest, weak).q6()
     assert v.status == "unverified" and "not a target" in v.note and "I1" in v.note, v
 
-    def large(other, quiz, first):                                 # the target, with a change over L2 2.8
+    def large(other, quiz, first):      # the target, with a change over L2 5.6 (2.8 is judged on the quiz's images)
         out = {"Q_6/I0_adv.png": _attacked(other["I0"], 1, 5), "Q_6/I1_adv.png": _attacked(other["I1"], 7, 6)}
         out["Q_6/I1_adv.png"][14:27, 0:8] = 255
         return out
 
     v = _checks(_honest, large).q6()
-    assert v.status == "unverified" and "beyond L2 2.8" in v.note, v
+    assert v.status == "unverified" and "beyond L2 5.6" in v.note, v
 
 
 def test_same_change_against_a_hand_computed_cosine():

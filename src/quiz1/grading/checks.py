@@ -757,9 +757,10 @@ class Checks:
         if pred not in Q6_TARGETS[n]:
             return "unverified", (f"{said}, not a target: the notebook's attack does not reach the target on a digit "
                                   f"it had not seen (a weak attack, or images made beforehand): a human should decide")
-        if l2 > L2_MOST:
-            return "unverified", f"{said}, with a change beyond L2 {L2_MOST:g}: a human should decide"
-        return "correct", said
+        if l2 > L2_NOTHING_LEFT:      # the bound itself is judged on the quiz's own images (the answer): on a digit
+            return "unverified", f"{said}, with a change beyond L2 {L2_NOTHING_LEFT:g}: a human should decide"
+        return "correct", said + (f" (beyond L2 {L2_MOST:g} on this digit: the attack reached the target on a digit "
+                                  f"it had not seen)" if l2 > L2_MOST else "")
 
     # Q7 -----------------------------------------------------------------
     def q7(self) -> Verdict:

@@ -682,7 +682,7 @@ def resolve(t: str, sub: str | None, sup: str | None, p: Parser):
             a, b = (_index(c, p) for c in idx)
             p.names.add(f"{t}_ab -> W1")
             return W1_[(b, a) if m.w1_transposed else (a, b)]
-        if layer == 1 and not idx:
+        if (layer == 1 or layer is None and t == "W") and not idx:      # a bare W is the matrix, as W_{ij} its entries
             p.names.add("W1")
             return sp.MatrixSymbol("W1", *((2, 3) if m.w1_transposed else (3, 2)))
         if layer == 2 and not idx:
