@@ -487,5 +487,6 @@ def test_an_honest_attack_is_correct_on_an_mnist_trained_m(tmp_path, trained, ex
     z = make_zip(tmp_path / "A9300004D.zip", folder, {"A9300004D.ipynb": cells})
     rep = grade(z, folder, executor, mnist=mnist)
     v = rep.questions["Q6"]
-    assert v.status == "correct" and "followed the data" in v.note, v
+    # a fixed-budget attack may stop short on the grader's other digit: that goes to a human, never 'wrong'
+    assert v.status == "correct" and "followed the data" in v.note or v.status == "unverified" and "not a target" in v.note, v
     assert "another 2 (MNIST test image #" in v.note and "another 8 (MNIST test image #" in v.note, v
