@@ -2,7 +2,7 @@
 
 The variant run replaces I0 and I1 with other digits of their classes (``datasets.write_q6_variant``) and asks that
 the notebook's images for them be read by M as the target within L2 2.8, and that their change not be the first
-run's change again (cosine under ``checks.SAME_CHANGE``: a perturbation made beforehand and added to whatever image
+run's change again (cosine under ``questions.q6.SAME_CHANGE``: a perturbation made beforehand and added to whatever image
 is loaded gives a cosine of 1 over the pixels neither image clips). This prints, for M (the stand-in trained on
 ``MNIST_DIR``, from quiz1's cache) and digits of each class drawn as the grader draws them:
 
@@ -28,8 +28,8 @@ import torch
 
 from quiz1.data.standin import digit_pool, write_standin
 from quiz1.data.standin_model import ensure_standin_model
-from quiz1.grading.checks import L2_MOST, SAME_CHANGE, _same_change
 from quiz1.grading.datasets import write_q6_variant
+from quiz1.grading.questions.q6 import L2_MOST, SAME_CHANGE, _same_change
 from quiz1.solvers.mnist_model import load_model
 
 

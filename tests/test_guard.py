@@ -19,10 +19,12 @@ import torch
 
 from quiz1.grading import grade_submission, kernel
 from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.checks import Checks
+from quiz1.grading.evidence import Evidence
 from quiz1.grading.execution import Cell, RunRecord
 from quiz1.grading.kernel import guard, q7
 from quiz1.grading.probes import figure1_tensors, q7_definitions
+from quiz1.grading.questions import q1, q2
+from quiz1.grading.questions import q7 as question7
 from quiz1.grading.reference import Q2Reading, Reference
 from quiz1.grading.report import printable
 from quiz1.grading.sandbox import bwrap_problem
@@ -354,29 +356,29 @@ def _calls(cells=None, **kw):
 def test_q1_verdicts_on_the_record_of_calls():
     ref = _ref()                                          # mean 2.833333, total 8.5
     labelled = [_cell(0, "Mean CE: 2.8333\nTotal: 8.5000")]
-    assert Checks(RunRecord(cells=labelled, q1_calls=_calls()), ref).q1().status == "correct"
-    lib = Checks(RunRecord(cells=labelled, q1_calls=_calls({("A.ipynb", 0): ["torch.nn.functional.cross_entropy"]})),
-                 ref).q1()
+    assert q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=_calls()), ref)).status == "correct"
+    lib = q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=_calls({("A.ipynb", 0): ["torch.nn.functional.cross_entropy"]})),
+                 ref))
     assert lib.status == "unverified" and "F.cross_entropy" in lib.note
-    elsewhere = Checks(RunRecord(cells=labelled + [_cell(1, "", q=6)],
-                                 q1_calls=_calls({("A.ipynb", 1): ["torch.softmax"]})), ref).q1()
+    elsewhere = q1.verdict(Evidence(RunRecord(cells=labelled + [_cell(1, "", q=6)],
+                                 q1_calls=_calls({("A.ipynb", 1): ["torch.softmax"]})), ref))
     assert elsewhere.status == "correct"                  # Q6's softmax is not Q1's
     for rec in (None, _calls(tampered=["sys.setprofile (the grader's call recorder was removed or replaced)"]),
                 _calls(forged=1)):
-        assert Checks(RunRecord(cells=labelled, q1_calls=rec), ref).q1().status == "unverified"
+        assert q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=rec), ref)).status == "unverified"
 
 
 def test_q1_which_one_is_the_answer():
     ref = _ref()
     bare = "\n".join(f"{v:.4f}" for v in (2.8333, 8.5, 2.5, 1.5025, 1.4276, 0.9444, 3.1167))
-    v = Checks(RunRecord(cells=[_cell(0, bare)], q1_calls=_calls()), ref).q1()
+    v = q1.verdict(Evidence(RunRecord(cells=[_cell(0, bare)], q1_calls=_calls()), ref))
     assert v.status == "unverified" and "which one is the answer" in v.note
-    one = Checks(RunRecord(cells=[_cell(0, "tensor(2.8333, dtype=torch.float64)")], q1_calls=_calls()), ref).q1()
+    one = q1.verdict(Evidence(RunRecord(cells=[_cell(0, "tensor(2.8333, dtype=torch.float64)")], q1_calls=_calls()), ref))
     assert one.status == "correct"
     per_sample = "1.2500\n2.5000\n4.7500\n2.8333"          # the per-sample losses one a line, then the mean
-    assert Checks(RunRecord(cells=[_cell(0, per_sample)], q1_calls=_calls()), ref).q1().status == "correct"
+    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, per_sample)], q1_calls=_calls()), ref)).status == "correct"
     labelled = "mean 2.8333\ntotal 8.5\nmedian 2.5\nstd 1.4276\nlog2 1.5025"
-    assert Checks(RunRecord(cells=[_cell(0, labelled)], q1_calls=_calls()), ref).q1().status == "correct"
+    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, labelled)], q1_calls=_calls()), ref)).status == "correct"
 
 
 def _q2_run(tampered=(), merged=None):
@@ -385,12 +387,13 @@ def _q2_run(tampered=(), merged=None):
     return RunRecord(cells=[cell], probe={"tensors": [t], "tampered": list(tampered), "forged": 0}), [t]
 
 
-def test_q2_verdicts_with_a_tampered_probe_and_merged_leaves():
+def test_q2_verdicts_with_a_tampered_probe_and_merged_leaves(monkeypatch):
     run, held = _q2_run(merged="a, b and c")
-    v = Checks(run, _ref()).q2(held)
+    monkeypatch.setattr(q2, "figure1_tensors", lambda probe: probe["tensors"])   # the probe's tensor: Figure 1's graph
+    v = q2.verdict(Evidence(run, _ref()))
     assert v.status == "correct" and "leaves merged" in v.note
     run, held = _q2_run(tampered=["IPython.display.display"])
-    v = Checks(run, _ref()).q2(held)
+    v = q2.verdict(Evidence(run, _ref()))
     assert v.status == "unverified" and "IPython.display.display" in v.note
 
 
@@ -399,17 +402,17 @@ def test_q7_verdicts_whatever_the_values():
     runs = [{"xinit": v, "grads": q7_grads(v)} for v in (1.0, 0.5)]
     clean = {"name": "G", "runs": runs, "replaced": []}
     fixed = "class G:\n    def __call__(self, x):\n        return x"
-    assert Checks(RunRecord(), ref, q7={"classes": [clean], "definitions": fixed}).q7().status == "correct"
-    patched = Checks(RunRecord(), ref, q7={"classes": [{**clean, "replaced": ["torch.Tensor.backward"]}],
-                                           "definitions": fixed}).q7()
+    assert question7.verdict(Evidence(RunRecord(), ref, apart={"Q7": {"classes": [clean], "definitions": fixed}})).status == "correct"
+    patched = question7.verdict(Evidence(RunRecord(), ref, apart={"Q7": {"classes": [{**clean, "replaced": ["torch.Tensor.backward"]}],
+                                           "definitions": fixed}}))
     assert patched.status == "unverified" and "torch.Tensor.backward" in patched.note
     retain = "class G:\n    def __call__(self, x):\n        torch.autograd.backward(x, retain_graph=True)\n        return x"
-    assert Checks(RunRecord(), ref, q7={"classes": [clean], "definitions": retain}).q7().status == "unverified"
+    assert question7.verdict(Evidence(RunRecord(), ref, apart={"Q7": {"classes": [clean], "definitions": retain}})).status == "unverified"
     typed = RunRecord(cells=[_cell(0, "xinit.grad = 36", q=7, source="print('xinit.grad =', 36)")])
-    v = Checks(typed, ref, q7={"classes": [], "definitions": ""}).q7()
+    v = question7.verdict(Evidence(typed, ref, apart={"Q7": {"classes": [], "definitions": ""}}))
     assert v.status == "wrong" and "typed in" in v.note
     empty = RunRecord(cells=[_cell(0, "", q=7, source="x = 1")])
-    assert Checks(empty, ref, q7={"classes": [], "definitions": ""}).q7().status == "missing"
+    assert question7.verdict(Evidence(empty, ref, apart={"Q7": {"classes": [], "definitions": ""}})).status == "missing"
 
 
 def test_reports_show_no_control_characters():

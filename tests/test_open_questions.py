@@ -402,8 +402,9 @@ def test_q4_answered_in_markdown_on_the_real_quiz_data(tmp_path, quiz_data):
 def test_q5_bands_and_orientation_against_a_hand_made_f():
     """f(x) = (cos x, sin x) on an arc, written here; the model's outputs as the probe would send them: exact in
     either orientation (correct), 5% of the range off (a human), 30% off (wrong), one hidden layer (a human)."""
-    from quiz1.grading.checks import Checks
+    from quiz1.grading.evidence import Evidence
     from quiz1.grading.execution import RunRecord
+    from quiz1.grading.questions import q5
     from quiz1.grading.reference import Reference
 
     rng = np.random.default_rng(0)
@@ -417,7 +418,7 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     def verdict(out, ops=two):
         cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out, "input": "x",
                 "mlp_numbers": 100, "ablated": np.zeros_like(out)}         # without its MLP: (0, 0), far from f
-        return Checks(RunRecord(models={"q5": [cand]}), ref).q5()
+        return q5.verdict(Evidence(RunRecord(models={"q5": [cand]}), ref))
 
     backwards = np.c_[np.cos(2 - x), np.sin(2 - x)]                      # the curve run the other way
     assert verdict(f).status == "correct" and verdict(backwards).status == "correct"

@@ -307,7 +307,8 @@ def test_a_section_reads_its_markdown_and_its_outputs_in_order_with_the_notebook
 
 
 def test_a_section_of_markdown_only_is_a_section():
-    from quiz1.grading.checks import Checks
+    from quiz1.grading.evidence import Evidence
+    from quiz1.grading.questions import q3
 
     shot = nbformat.v4.new_markdown_cell("![my derivation](attachment:q3.png)")
     shot["attachments"] = {"q3.png": {"image/png": "iVBORw0KGgo="}}
@@ -315,16 +316,16 @@ def test_a_section_of_markdown_only_is_a_section():
     formulas, pieces, md = markdown_formulas(nb, [frozenset({3})] * 2)
     assert md[3]["images"] == 1 and not formulas
     run = RunRecord(latex_cells=formulas, rendered=pieces, markdown=md)
-    got = Checks(run, None).q3()
+    got = q3.verdict(Evidence(run, None))
     assert got.status == "unverified" and "1 image(s)" in got.note, got
     words = _notebook([nbformat.v4.new_markdown_cell("## Question 3"), nbformat.v4.new_markdown_cell(
         "The gradient is sigma of s minus y, times the sum over j of the weight times the ReLU slope plus v_j.")])
     formulas, pieces, md = markdown_formulas(words, [frozenset({3})] * 2)
-    got = Checks(RunRecord(latex_cells=formulas, rendered=pieces, markdown=md), None).q3()
+    got = q3.verdict(Evidence(RunRecord(latex_cells=formulas, rendered=pieces, markdown=md), None))
     assert got.status == "unverified" and "characters of Markdown text" in got.note, got
     empty = _notebook([nbformat.v4.new_markdown_cell("## Question 3")])
     formulas, pieces, md = markdown_formulas(empty, [frozenset({3})])
-    got = Checks(RunRecord(latex_cells=formulas, rendered=pieces, markdown=md), None).q3()
+    got = q3.verdict(Evidence(RunRecord(latex_cells=formulas, rendered=pieces, markdown=md), None))
     assert got.status == "missing" and "no section for it" not in got.note, got
 
 

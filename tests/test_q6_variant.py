@@ -19,9 +19,11 @@ from PIL import Image
 from quiz1.data.loaders import load_image
 from quiz1.grading import grade_submission
 from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.checks import SAME_CHANGE, Checks, Variant, _same_change
 from quiz1.grading.datasets import write_q6_variant
+from quiz1.grading.evidence import Evidence, Variant
 from quiz1.grading.execution import RunRecord
+from quiz1.grading.questions import q6
+from quiz1.grading.questions.q6 import SAME_CHANGE, _same_change
 from quiz1.grading.reference import Reference
 from quiz1.grading.sandbox import bwrap_problem
 from quiz1.solvers.mnist_model import load_model
@@ -169,13 +171,13 @@ def _ref(images):
     return Reference(None, None, None, (), (), images, Marker(), (18.0, 36.0), {})
 
 
-def _checks(first: dict, second: dict, *, copies=(), digits=None):
-    """Checks of a run that wrote ``first`` ({rel: image}) on the quiz's I0/I1 and ``second`` on the variant's."""
+def _q6(first: dict, second: dict, *, copies=(), digits=None):
+    """The Q6 verdict on a run that wrote ``first`` ({rel: image}) on the quiz's I0/I1 and ``second`` on the variant's."""
     quiz = {"I0": _digit(0), "I1": _digit(1)}
     other = {"I0": _digit(10), "I1": _digit(11)}
     run = RunRecord(pngs=first(quiz) if callable(first) else first)
     vrun = RunRecord(pngs=second(other, quiz, run.pngs), copies=list(copies))
-    return Checks(run, _ref(quiz), Variant(vrun, _ref(other), None, digits or {"I0": "another 2", "I1": "another 8"}))
+    return q6.verdict(Evidence(run, _ref(quiz), Variant(vrun, _ref(other), None, digits or {"I0": "another 2", "I1": "another 8"})))
 
 
 def _honest(quiz):
@@ -198,20 +200,20 @@ def test_marker_m_reads_as_built():
 
 
 def test_honest_attacks_on_both_runs_are_correct():
-    v = _checks(_honest, lambda other, quiz, first: {"Q_6/I0_adv.png": _attacked(other["I0"], 1, 5),
-                                                     "Q_6/I1_adv.png": _attacked(other["I1"], 0, 6)}).q6()
+    v = _q6(_honest, lambda other, quiz, first: {"Q_6/I0_adv.png": _attacked(other["I0"], 1, 5),
+                                                     "Q_6/I1_adv.png": _attacked(other["I1"], 0, 6)})
     assert v.status == "correct", v
     assert "followed the data" in v.note and "another 2" in v.note and "read by M as 1" in v.note
 
 
 @pytest.mark.parametrize("scale", [1.0, 1.3])
 def test_the_first_change_added_to_the_new_digits_is_pre_made(scale):
-    v = _checks(_honest, lambda other, quiz, first: _added(other, quiz, first, scale)).q6()
+    v = _q6(_honest, lambda other, quiz, first: _added(other, quiz, first, scale))
     assert v.status == "wrong" and v.note.count("made beforehand") == 2, v
 
 
 def test_pre_made_pixels_written_again_did_not_follow():
-    v = _checks(_honest, lambda other, quiz, first: dict(first)).q6()
+    v = _q6(_honest, lambda other, quiz, first: dict(first))
     assert v.status == "wrong" and "did not follow" in v.note and "pre-made" in v.note, v
 
 
@@ -223,11 +225,11 @@ def test_a_pixel_flipped_a_copy_or_nothing_on_the_new_digits_is_for_a_human():
             out[rel][10, 10] ^= 1
         return out
 
-    v = _checks(_honest, flipped).q6()
+    v = _q6(_honest, flipped)
     assert v.status == "unverified" and "1 pixels changed, read by M as 3" in v.note, v
-    v = _checks(_honest, lambda other, quiz, first: {}, copies=["Q_6/I0_adv.png", "Q_6/I1_adv.png"]).q6()
+    v = _q6(_honest, lambda other, quiz, first: {}, copies=["Q_6/I0_adv.png", "Q_6/I1_adv.png"])
     assert v.status == "unverified" and "pixels of an image already there" in v.note, v
-    v = _checks(_honest, lambda other, quiz, first: {}).q6()
+    v = _q6(_honest, lambda other, quiz, first: {})
     assert v.status == "unverified" and "no new image" in v.note, v
 
 
@@ -235,7 +237,7 @@ def test_a_weak_or_large_change_on_the_new_digits_is_for_a_human():
     def weak(other, quiz, first):                                  # its own change, but the target not reached
         return {"Q_6/I0_adv.png": _attacked(other["I0"], 1, 5), "Q_6/I1_adv.png": _attacked(other["I1"], 5, 6)}
 
-    v = _checks(_honest, weak).q6()
+    v = _q6(_honest, weak)
     assert v.status == "unverified" and "not a target" in v.note and "I1" in v.note, v
 
     def large(other, quiz, first):      # the target, with a change over L2 5.6 (2.8 is judged on the quiz's images)
@@ -243,7 +245,7 @@ def test_a_weak_or_large_change_on_the_new_digits_is_for_a_human():
         out["Q_6/I1_adv.png"][14:27, 0:8] = 255
         return out
 
-    v = _checks(_honest, large).q6()
+    v = _q6(_honest, large)
     assert v.status == "unverified" and "beyond L2 5.6" in v.note, v
 
 
@@ -344,12 +346,17 @@ def cw_attack(img, t, c=5.0, kappa=1.0, steps=200, lr=0.02):
 
 I0 = np.array(Image.open('Q_6/I0.png'))
 I1 = np.array(Image.open('Q_6/I1.png'))
-def cw_search(img, t):
-    for c in (5.0, 25.0, 125.0):           # a larger c when the penalty was too weak to reach the target
+def cw_search(img, t, eps=2.8):
+    found = []
+    for c in (1.0, 2.0, 5.0, 25.0, 125.0):  # a larger c when the penalty was too weak to reach the target within eps
         adv, n = cw_attack(img, t, c=c)
         if adv is not None:
-            print('c =', c)
-            return adv, n
+            found.append((n, c, adv))
+            if n <= eps:
+                break
+    n, c, adv = min(found, key=lambda f: f[0])
+    print('c =', c)
+    return adv, n
 
 adv0, n0 = cw_search(I0, 1)
 adv1, n1 = cw_search(I1, 7)

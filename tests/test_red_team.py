@@ -158,8 +158,8 @@ def test_typed_literals_comments_aside_and_the_same_digit_bar():
 
 
 def test_html_styler_output_a_column_tensor_and_per_sample_losses_are_read():
-    from quiz1.grading.checks import Checks
     from quiz1.grading.execution import output_text
+    from quiz1.grading.questions import q1
     from quiz1.grading.values import vectors
 
     styler = nbformat.v4.new_code_cell("df.style")
@@ -171,10 +171,10 @@ def test_html_styler_output_a_column_tensor_and_per_sample_losses_are_read():
     assert [15.0, 22.2, 31.4] in [[p.value for p in v] for v in vectors(column, 3)]
     losses = np.random.default_rng(0).uniform(40, 60, 50)                     # equation 2, one loss a sample
     text = "per-sample losses:\n" + np.array2string(losses, precision=4, max_line_width=80) + f"\nmean {losses.mean():.4f}"
-    kinds = {kind for _, kind, _ in Checks._q1_hits(text, losses.mean(), losses.sum(), tuple(losses))}
+    kinds = {kind for _, kind, _ in q1._hits(text, losses.mean(), losses.sum(), tuple(losses))}
     assert kinds == {"per-sample", "mean"}
     many = " ".join(f"{v:.4f}" for v in np.arange(40, 60, 0.01))                 # every candidate: no scalar counts
-    assert Checks._q1_hits(many, 48.79, 2439.5, None) == []
+    assert q1._hits(many, 48.79, 2439.5, None) == []
 
 
 @pytest.mark.parametrize("text, q", [

@@ -7,7 +7,7 @@ executor, a sandboxed one in the CLI (``execution``), and once more on variant
 data in a second copy of the submission (``datasets.write_variant``; I0 and I1
 become other digits of their classes, ``datasets.write_q6_variant``), in
 parallel where cores allow; run the Q7 section's classes apart from the notebook
-(``probes``); then one verdict a question (``checks``).
+(``probes``); then one verdict a question (``questions``, from one ``Evidence``).
 """
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import nbformat
 
-from .checks import Checks, Variant
 from .datasets import place_ta_data, write_q6_variant, write_variant
+from .evidence import Evidence, Variant
 from .execution import run_submission
 from .layout import extract_submission
-from .probes import figure1_tensors, run_models_apart, run_q7_apart
+from .probes import run_models_apart, run_q7_apart
+from .questions import QUESTIONS
 from .reference import data_answers, q4_points, q5_points, reference_for
 from .report import GradeReport
-from .sections import N_QUESTIONS
 
 SHOWN = "shown on purpose: the quiz's own error, before the fix"
 
@@ -160,15 +160,13 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             Path(keep_dir).mkdir(parents=True, exist_ok=True)
             for k, nb in enumerate(kept):
                 nbformat.write(nb, Path(keep_dir) / f"{zip_path.stem}{'' if k == 0 else f'-{k + 1}'}.ipynb")
-        checks = Checks(run, ref, variant, q7)
-        q7_verdict = checks.q7()
-        shown = checks.quiz_error_shown(q7_verdict)
-        for c in run.cells:
-            if c.error is not None and shown(c.error):
-                c.error = dataclasses.replace(c.error, cause=SHOWN)
-        questions = {"Q1": checks.q1(), "Q2": checks.q2(figure1_tensors(run.probe)), "Q3": checks.q3(),
-                     "Q4": checks.q4(), "Q5": checks.q5(), "Q6": checks.q6(), "Q7": q7_verdict}
-        assert len(questions) == N_QUESTIONS
+        ev = Evidence(run, ref, variant, {"Q7": q7})
+        questions = {q.NAME: q.verdict(ev) for q in QUESTIONS}
+        for q in QUESTIONS:      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
+            excused = q.excused(ev, questions[q.NAME]) if hasattr(q, "excused") else None
+            for c in run.cells if excused else ():
+                if c.error is not None and excused(c.error):
+                    c.error = dataclasses.replace(c.error, cause=SHOWN)
         if not layout.notebooks:
             others = sorted(p.name for p in root.rglob("*.py"))[:3]
             questions = {q: dataclasses.replace(v, note="no notebook (.ipynb) in the zip to run" + (
@@ -180,4 +178,4 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
                            graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images),
-                           {"Q4": checks.q4_measures, "Q5": checks.q5_measures})
+                           {q.NAME: ev.measures(q.NAME) for q in QUESTIONS if hasattr(q, "measures")})

@@ -46,7 +46,7 @@ import nbformat
 import numpy as np
 
 from ..data.atomic import write_text
-from .checks import QUIZ_Q7_ERROR
+from .questions.q7 import QUIZ_ERROR as QUIZ_Q7_ERROR
 from .report import template
 
 K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)

@@ -1,0 +1,144 @@
+"""Q1, stable softmax and cross-entropy: the loss of the quiz's logits and labels, printed by code of the run.
+
+The mean or the total (or every per-sample loss) counts from a line of a few
+numbers, not typed into the code, and (with the variant run) when the same cell
+prints the variant data's loss at the same place. A grader cell before any
+student cell records which library softmax, log-softmax, logsumexp or
+cross-entropy ran in the Q1 section (``kernel/guard.py``): a library loss where
+the quiz asks for one from scratch is for a human, as is a bare number among
+several bare candidates.
+"""
+from __future__ import annotations
+
+import re
+
+from ..evidence import Evidence
+from ..execution import Cell
+from ..report import Verdict
+from ..values import Printed, literal_in_code, matches, numbers
+
+NAME, NUMBER = "Q1", 1
+SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a line of at most 4 numbers, a cell of 64
+# the words around a number that do not say what it is (a tensor's or array's repr), and how many other unlabelled
+# values make a bare number one candidate among several ("which one is the answer?")
+REPR_NOISE = re.compile(r"tensor|array|dtype|float\d*|int\d*|grad_fn=<\w*>|device='?\w*'?|requires_grad|np\.|True|False")
+OTHER_CANDIDATES = 3
+ALIASES = {"torch.nn.functional.": "F."}
+
+
+def _hits(text: str, mean: float, total: float, per_sample) -> list[tuple[int, str, Printed | None]]:
+    """(position among the cell's numbers, kind, the number) of every reading of Q1 in ``text``: the mean or the
+    total from a line of a few numbers, or every per-sample loss in a row."""
+    nums = numbers(text)
+    hits = []
+    if len(nums) <= SCALAR_CELL_MOST:
+        k = 0
+        for line in text.splitlines():
+            on_line = numbers(line)
+            if len(on_line) <= SCALAR_LINE_MOST:
+                for j, p in enumerate(on_line):
+                    for kind, ref in (("mean", mean), ("total", total)):
+                        if matches(p, ref):
+                            hits.append((k + j, kind, p))
+            k += len(on_line)
+    n = len(per_sample) if per_sample is not None else 0
+    for k in range(len(nums) - n + 1 if n > 1 else 0):
+        if all(matches(p, r) for p, r in zip(nums[k:k + n], per_sample)):
+            hits.append((k, "per-sample", None))
+    return hits
+
+def verdict(ev: Evidence) -> Verdict:
+    r = ev.ref
+    if r.q1_mean is None:
+        failed = ev.failed(NUMBER)
+        if ev.work(NUMBER) and failed is None:
+            return Verdict("unverified", ev.found_numbers(NUMBER), None, r.missing.get(NAME))
+        return failed or Verdict("missing", None, None, r.missing.get(NAME))
+    expected = f"mean {r.q1_mean:.6f} or total {r.q1_total:.6f} (or the {len(r.q1_per_sample)} per-sample losses)"
+    typed, found = [], None
+    for c, inside in ev.ordered(NUMBER):
+        for k, kind, p in _hits(c.text, r.q1_mean, r.q1_total, r.q1_per_sample):
+            text = f"{kind} {p.text}" if p is not None else f"the {len(r.q1_per_sample)} per-sample losses"
+            if p is not None and literal_in_code(p, ev.all_code):
+                typed.append(f"{text} ({c.notebook} {c.label})")
+                continue
+            found = (c, k, kind, text, inside)
+            break
+        if found:
+            break
+    if found is None:
+        return ev.unmatched(NUMBER, ev.found_numbers(NUMBER), expected, ev.typed_note(typed))
+    c, k, kind, text, inside = found
+    where = f"{text} ({c.notebook} {c.label})"
+    notes = [] if inside else ["printed outside the Q1 section"]
+    if ev.variant is not None:
+        v = ev.variant.ref
+        vc, why = ev.variant_cell(c)
+        if vc is None:
+            return Verdict("unverified", where, expected, "; ".join(notes + [
+                f"the value could not be checked on the variant data ({why}): a human should decide"]))
+        want = {"mean": v.q1_mean, "total": v.q1_total, "per-sample": None}[kind]
+        got = [h for h in _hits(vc.text, v.q1_mean, v.q1_total, v.q1_per_sample) if h[1] == kind]
+        if not any(h[0] == k for h in got):
+            seen = numbers(vc.text)
+            shown = seen[k].text if k < len(seen) else "nothing"
+            return Verdict("wrong", where, expected, "; ".join(notes + [
+                f"did not change when the data changed: hard-coded? on the variant data the same cell printed "
+                f"{shown} where the {kind} is " + (f"{want:.6f}" if want is not None else "another vector")]))
+        notes.append(f"followed the data: on the variant data the same cell printed its {kind}"
+                     + (f" {v.q1_mean if kind == 'mean' else v.q1_total:.6g}" if kind != "per-sample" else ""))
+    doubt = _library(ev, c) or _which_one(ev, c, k, kind)
+    if doubt:
+        return Verdict("unverified", where, expected, "; ".join(notes + [doubt]))
+    return Verdict("correct", where, expected, "; ".join(notes) or None)
+
+def _library(ev: Evidence, c: Cell) -> str | None:
+    """Why the Q1 value needs a human, from the grader's record of the library functions the Q1 section's cells
+    (and ``c``, the cell that printed it) called at run time; None when they called none."""
+    rec = ev.run.q1_calls
+    if rec is None:
+        return ("the grader's record of the library functions the Q1 section called did not come back "
+                "(no Q1 section, or the run stopped in it): a human should check it is computed from scratch")
+    if rec.get("tampered") or rec.get("forged") or not rec.get("signed", True):
+        what = ", ".join(rec.get("tampered", [])[:4]) or "a forged copy of the grader's record"
+        return (f"the notebook replaced what the grader's call recorder relies on ({what}): which functions "
+                f"computed it is unknown, a human should decide")
+    cells = {(x.notebook, x.index) for x in ev.section(NUMBER)} | {(c.notebook, c.index)}
+    used = list(dict.fromkeys(fn for key, fns in rec["cells"].items() if key in cells for fn in fns))
+    if not used:
+        return None
+    named = []
+    for fn in ([fn for fn in used if "._C." not in fn] or used)[:3]:     # the function called, not torch's inside
+        alias = next((fn.replace(a, b) for a, b in ALIASES.items() if fn.startswith(a)), None)
+        named.append(f"`{fn}`" + (f" ({alias})" if alias else ""))
+    return (f"computed with the library's {', '.join(named)} (called at run time) where the quiz asks for softmax "
+            f"and cross-entropy from scratch: a human should decide")
+
+def _which_one(ev: Evidence, c: Cell, k: int, kind: str) -> str | None:
+    """A bare number among several bare candidates (no words say which is the answer): why a human decides."""
+    if kind == "per-sample":
+        return None
+    line, seen = "", 0
+    for ln in c.text.splitlines():          # the line holding the cell's k-th number
+        seen += len(numbers(ln))
+        if seen > k:
+            line = ln
+            break
+    if re.search(r"[A-Za-z]", REPR_NOISE.sub(" ", re.sub(r"[-+]?\d[\d.,eE+-]*", " ", line))):
+        return None
+    r = ev.ref
+    known = [r.q1_mean, r.q1_total] + list(r.q1_per_sample if r.q1_per_sample is not None else [])
+    others = set()
+    for cell in {id(x): x for x in ev.section(NUMBER) + [c]}.values():
+        for ln in cell.text.splitlines():
+            rest = REPR_NOISE.sub(" ", re.sub(r"[-+]?\d[\d.,eE+-]*", " ", ln))
+            on_line = numbers(ln)
+            if re.search(r"[A-Za-z]", rest) or not on_line or len(on_line) > SCALAR_LINE_MOST:
+                continue
+            others |= {round(p.value, 6) for p in on_line if re.search(r"[.eE]", p.text)
+                       and not any(matches(p, ref) for ref in known)}
+    if len(others) < OTHER_CANDIDATES:
+        return None
+    return (f"printed bare, among {len(others)} other bare values in the section ({', '.join(f'{v:g}' for v in sorted(others)[:4])}"
+            f"{', ...' if len(others) > 4 else ''}): which one is the answer? a human should decide")
+

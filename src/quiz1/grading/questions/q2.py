@@ -1,0 +1,92 @@
+"""Q2, code that reproduces Figure 1: a tensor of the kernel whose autograd graph torchviz draws as Figure 1,
+holding the value the section shows.
+
+The graph probe runs in the student's kernel on references the guard captured
+before any student cell (``kernel/guard.py``); its report is signed. Any program
+drawn as Figure 1 counts (quiz1 enumerates them, ``reference.Q2Reading``), with
+its leaves merged too (``f(x, x, x)``). A value no such tensor holds is typed in
+or computed without autograd.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..evidence import Evidence
+from ..probes import figure1_tensors
+from ..report import Verdict
+from ..values import literal_in_code, matches, vector_matches, vectors
+
+NAME, NUMBER = "Q2", 2
+
+
+def _fmt(v) -> str:
+    return "[" + ", ".join(f"{e:.6g}" for e in v) + "]"
+
+
+def _tensor(t: dict) -> str:
+    """How the probe's tensor is named to a TA: `out` (the notebook's variable), or the one the section showed."""
+    return f"the notebook's `{t['name']}`" if t.get("name") else "a tensor the Q2 section printed"
+
+
+def verdict(ev: Evidence) -> Verdict:
+    drawn = figure1_tensors(ev.run.probe)     # the kernel's tensors torchviz draws as Figure 1
+    readings = ev.ref.q2_readings
+    expected = " or ".join(_fmt(r.output) for r in readings) + " (one per program drawn as Figure 1)"
+    claim = "no program drawn as Figure 1 reproduces the statement's [7, 11, 17] at [1, 2, 3]"
+    typed, found = [], None
+    for c, inside in ev.ordered(NUMBER):
+        for vals in vectors(c.text, 3):
+            rd = next((rd for rd in readings if vector_matches(vals, rd.output)), None)
+            if rd is None:
+                continue
+            text = f"{_fmt([p.value for p in vals])}, {rd.reading}"
+            if all(literal_in_code(p, ev.all_code, min_digits=1) for p in vals):
+                typed.append(f"{text} ({c.notebook} {c.label})")
+                continue
+            found = (c, vals, text, inside)
+            break
+        if found:
+            break
+    held = [(t, rd) for t in drawn for rd in readings
+            if len(t.get("value", [])) == 3 and np.allclose(t["value"], rd.output, rtol=1e-5)]
+    probe = ev.run.probe or {}
+    if found is not None and (probe.get("tampered") or probe.get("forged")):
+        c, vals, text, inside = found
+        what = ", ".join(probe.get("tampered", [])[:4]) or "outputs forged in the grader's name"
+        return Verdict("unverified", f"{text} ({c.notebook} {c.label})", expected,
+                       f"the notebook replaced what the grader's graph probe relies on ({what}): the graph it "
+                       f"reports cannot be trusted, a human should decide")
+    if found is not None:
+        c, vals, text, inside = found
+        where = f"{text} ({c.notebook} {c.label})"
+        same = [t for t, _ in held if all(matches(p, v) for p, v in zip(vals, t["value"]))]
+        if same:
+            merged = same[0].get("merged")
+            return Verdict("correct", where, expected, f"{_tensor(same[0])} has Figure 1's autograd graph and this "
+                           f"value" + (f" (with {merged} fed by one tensor: its leaves merged, as torchviz draws "
+                                       f"`f(x, x, x)`)" if merged else "")
+                           + f"; {claim}" + ("" if inside else "; printed outside the Q2 section"))
+        if drawn:
+            seen = ", ".join(f"{_tensor(t)} = {_fmt(t['value'][:3])}" for t in drawn[:3])
+            why = f"the kernel's tensors drawn as Figure 1 ({seen}) do not hold this value: a human should decide"
+        elif ev.run.probe is None:
+            why = "the grader's graph probe did not run (the run stopped before it): a human should decide"
+        else:
+            return Verdict("wrong", where, expected, "no program computes it: no tensor the notebook holds or "
+                           "shows in its Q2 section has Figure 1's autograd graph (typed in, or computed without "
+                           "autograd)")
+        return Verdict("unverified", where, expected, why)
+    if held:
+        t, rd = held[0]
+        return Verdict("unverified", f"{_tensor(t)} = {_fmt(t['value'])}, {rd.reading}", expected,
+                       "the kernel holds a program drawn as Figure 1 with a right output at [4, 5, 6], but the run "
+                       "does not show it: a human should decide")
+    for node, out in ev.ref.q2_claim_nodes:
+        for cc in ev.section(NUMBER):
+            if any(vector_matches(v, out) for v in vectors(cc.text, 3)):
+                return Verdict("unverified", f"{_fmt(out)} ({cc.notebook} {cc.label})", expected,
+                               f"{_fmt(out)} is the value at [4, 5, 6] of node {node}, where the claim [7, 11, 17] "
+                               f"holds, not of Figure 1's output; {claim}: a human should decide")
+    vecs = [_fmt([p.value for p in v]) for cc in ev.section(NUMBER) for v in vectors(cc.text, 3)][:3]
+    return ev.unmatched(NUMBER, "; ".join(vecs) or ev.found_numbers(NUMBER), expected, ev.typed_note(typed))
+

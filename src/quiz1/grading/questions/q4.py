@@ -1,0 +1,143 @@
+"""Q4, exact encoders for point clouds: for each data file an encoder to one dimension fewer and a decoder back.
+
+The notebook's encoders and decoders are taken out of its kernel after the
+section and run by the grader in fresh processes on new points of each file's
+manifold drawn after the run (``kernel/models.py``, ``reference.q4_points``),
+the decoder fed the code alone; every number a model reads counts as a
+parameter. The section's Markdown equations count when they round-trip exactly
+(``encoder_formulas``). Exact on every file is ``correct``; networks are ranked
+for the TA (``ranking``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..evidence import Evidence
+from ..reference import EXACT_REL
+from ..report import Verdict
+from ..values import numbers
+
+NAME, NUMBER = "Q4", 4
+WORSE_THAN_LINEAR = 1.5   # an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
+MEMORISED = 10     # exact on the zip's points, over 10 x the exactness bound on new points: a memorised table
+
+
+def measures(ev: Evidence) -> dict:
+    """Data file -> what the grader measured of the notebook's best encoder + decoder on it (exact ones by fewest
+    parameters, then lowest loss), on the points it drew from the file's manifold after the run (the zip's own
+    points kept apart): the encoders and decoders taken out of the kernel and run apart (``run_models_apart``),
+    and the equations of the section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit",
+    "mse", "rel", "rel_shipped", "fresh", "fresh_error", "pca_mse", "status", "printed", "n"}."""
+    from ..encoder_formulas import markdown_round_trips
+    from ..reference import Q4_FILES
+
+    out = {}
+    printed = {int(p.value) for c in ev.section(NUMBER) for p in numbers(c.text) if float(p.value).is_integer()}
+    models = ev.run.models
+    for fname, X in ev.ref.q4_clouds.items():
+        P, shipped = models.get("q4_points", {}).get(fname, (X, np.ones(len(X), bool)))
+        fresh = ~shipped
+        exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
+        limit = Q4_FILES.get(fname)
+        rows, loose = [], []
+
+        def measure(R, on_all, c, params):
+            """(MSE on the new points, else on the shipped ones; inf when it ran on the shipped ones only)."""
+            mse_s = float(((R[shipped] - P[shipped]) ** 2).mean()) if on_all else float(((R - P[shipped]) ** 2).mean())
+            mse_f = float(((R[fresh] - P[fresh]) ** 2).mean()) if on_all and fresh.any() else None
+            return (mse_f if mse_f is not None else mse_s if on_all else float("inf"), params, c, mse_s, mse_f)
+
+        for c in models.get("q4", {}).get(fname, []):
+            R = np.asarray(c.get("output", []), dtype=float)
+            on_all = c.get("rows") == "all"
+            if R.shape == (P.shape if on_all else (int(shipped.sum()), P.shape[1])):
+                rows.append(measure(R, on_all, c, int(c.get("params", 0))))
+        for R, text in markdown_round_trips(ev.run.latex_cells.get(NUMBER, []), P):
+            got = measure(R, True, {"name": text if len(text) <= 160 else text[:157] + "...",
+                                    "kind": "Markdown formulas"}, 0)
+            (rows if got[0] <= exact else loose).append(got)   # formulas count only when exact: a misread
+        if not rows and not loose:                              # must fail no one
+            continue
+        mse, params, c, mse_s, mse_f = (
+            min(rows, key=lambda r: (r[0] > exact, r[1] if r[0] <= exact else r[0], r[0], r[1]))
+            if rows else min(loose, key=lambda r: r[0]))
+        _, sv, _ = np.linalg.svd(X - X.mean(0), full_matrices=False)
+        pca = float(sv[-1] ** 2 / X.size)               # the best linear encoder to D - 1 dimensions
+        var = max(X.var(), 1e-300)
+        rel, rel_s = float(np.sqrt(mse / var)), float(np.sqrt(mse_s / var))
+        memorised = rel_s <= EXACT_REL and rel > MEMORISED * EXACT_REL
+        status = ("formulas not exact" if not rows else "memorised" if memorised
+                  else "too large" if limit is not None and params >= limit
+                  else "exact" if rel <= EXACT_REL else "worse than linear" if mse > WORSE_THAN_LINEAR * pca
+                  else "network")
+        raised = not np.isfinite(mse)                   # it ran on the shipped points only
+        out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit,
+                      "mse": mse_s if raised else mse, "rel": None if raised else rel, "rel_shipped": rel_s, "fresh": int(fresh.sum()),
+                      "fresh_error": c.get("fresh_error"), "pca_mse": pca, "status": status,
+                      "printed": params in printed, "n": int(shipped.sum())}
+    return out
+
+def verdict(ev: Evidence) -> Verdict:
+    expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off on "
+                "new points of the file's manifold (symbolic: full marks); networks ranked by loss, then "
+                "parameters, every number the model reads counted (limits 10,000 / 10,000 / 100,000)")
+    m = ev.measures(NAME)
+    files = list(ev.ref.q4_clouds)
+    apart = "; ".join(f"{w}" for q, w in ev.run.models.get("notes", {}).items() if q == "q4")
+    if not m:
+        v = ev.shown(NUMBER)
+        why = ("no encoder and decoder found: none among the notebook's models and functions (taken out of the "
+               "kernel after the Q4 section and run apart on the grader's points: an autoencoder counts when it "
+               "splits into an encoder and a decoder fed only the code) and no complete set of equations in the "
+               "section's Markdown" + (f" ({apart})" if apart else "")
+               if files else "; ".join(w for k, w in ev.ref.missing.items() if k.startswith("Q4"))
+               or "no Q4 data file in the zip to run on")
+        return Verdict(v.status, v.found, expected, "; ".join(x for x in (why, v.note) if x))
+    parts = []
+    for f, r in m.items():
+        said = ("printed in the section" if r["printed"] else "not printed in the section")
+        size = "" if r["kind"] == "Markdown formulas" else f" ({r['params']:,} parameters, {said})"
+        where = (f"on {r['n']:,} of the file's points, raising on new points of its manifold"
+                 if r["rel"] is None else f"on {r['fresh']:,} new points of its manifold" if r["fresh"]
+                 else f"on {r['n']:,} of the file's points")
+        parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} {where} ({r['status']})")
+    found = "; ".join(parts)
+    absent = [f for f in files if f not in m]
+    bad = {f: r for f, r in m.items() if r["status"] in ("too large", "worse than linear", "memorised")}
+    notes = []
+    if absent:
+        notes.append(f"nothing found for {', '.join(absent)}")
+    for f, r in bad.items():
+        notes.append(f"{f}: " + (
+            f"{r['params']:,} parameters (every number the model reads), over the quiz's limit of {r['limit']:,}"
+            if r["status"] == "too large" else
+            "round-trips the zip's own points exactly but not new points of the same manifold ("
+            + (f"it raised on them: {r['fresh_error']}" if r["rel"] is None else
+               f"relative RMSE {r['rel']:.3g} on {r['fresh']:,} of them") + "): it memorised the data, it does not "
+            "encode it" if r["status"] == "memorised" else
+            f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
+            f"{r['pca_mse']:.3g}) by more than half: untrained, or it learned nothing"))
+    blind = [f for f, r in m.items() if not r["fresh"]]
+    if all(m.get(f, {}).get("status") == "exact" for f in files) and not blind:
+        return Verdict("correct", found, expected, f"exact to round-off (relative RMSE <= {EXACT_REL:g}) on every "
+                       "file, measured by the grader on new points of each file's manifold, drawn after the run "
+                       "(the models taken out of the notebook and run apart, the decoder fed the code alone)")
+    if len(bad) == len(m) and not absent:
+        return Verdict("wrong", found, expected, "; ".join(notes))
+    for f in blind:
+        notes.append(f"{f}: quiz1 found no exact chart of this file, so no new points of its manifold could be "
+                     f"drawn: measured on the file's own points only, a human should decide")
+    for f, r in m.items():
+        if r["status"] == "formulas not exact":
+            notes.append(f"{f}: the section's formulas ({r['name']}) round-trip with a relative RMSE of "
+                         f"{r['rel']:.3g}, not exactly: a human should read them")
+    nets = [f for f, r in m.items() if r["status"] == "network"]
+    flat = [f for f in nets if m[f]["mse"] >= 0.95 * m[f]["pca_mse"]]
+    if flat:
+        notes.append(f"{', '.join(flat)}: about the loss of the best linear encoder (PCA): the network found "
+                     f"little more than a projection")
+    if nets:
+        notes.append(f"{', '.join(nets)}: a network, not exact; report.html ranks the class by the quiz's rule "
+                     f"(loss, then parameters): a human sets the marks")
+    return Verdict("unverified", found, expected, "; ".join(notes))
+

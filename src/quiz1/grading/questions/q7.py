@@ -1,0 +1,100 @@
+"""Q7, the autograd bug: a class G with which the quiz's main block runs both passes with the right gradients.
+
+The section's classes are run apart from the notebook, in a fresh kernel, by
+the grader's harness (``kernel/q7.py``) with the quiz's main block, at xinit = 1
+and at two values drawn by the grader; a class that patches what the main
+block calls (a backward passing ``retain_graph=True``) is for a human.
+"""
+from __future__ import annotations
+
+import re
+
+from ..evidence import Evidence
+from ..probes import class_sources
+from ..report import Verdict
+
+NAME, NUMBER = "Q7", 7
+QUIZ_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
+
+
+def verdict(ev: Evidence) -> Verdict:
+    want = ev.ref.q7_grads
+    expected = (f"the quiz's main block runs both passes; xinit.grad {want[0]:g} then {want[1]:g} at xinit = 1 "
+                f"(and quiz1's fixed class's values at other xinit)")
+    apart = ev.apart.get(NAME) or {"classes": [], "error": None}
+    expect_at = ev.ref.q7_grads_at
+    passing, wrong, failing = [], [], []
+    for rec in apart.get("classes", []):
+        runs = rec.get("runs", [])
+        errs = [x["error"] for x in runs if "error" in x]
+        if errs:
+            failing.append((rec["name"], errs[0]))
+            continue
+        ok = len(runs) == len(expect_at) and all(
+            len(x["grads"]) == 2 and all(len(g) == 1 and abs(g[0] - w) <= 1e-5 * max(1.0, abs(w))
+                                         for g, w in zip(x["grads"], expect_at[x["xinit"]]))
+            for x in runs if x["xinit"] in expect_at)
+        (passing if ok else wrong).append(rec)
+    sec_code = "\n".join(c.source for c in ev.section(NUMBER))
+    at_one = lambda rec: next(x for x in rec["runs"] if x["xinit"] == 1.0)["grads"]  # noqa: E731
+    sources = class_sources(apart.get("definitions") or "")
+    doubts = {rec["name"]: _doubt(rec, sources.get(rec["name"], "")) for rec in passing}
+    clean = [rec for rec in passing if doubts[rec["name"]] is None]
+    if clean and not apart.get("forged"):
+        g = at_one(clean[0])
+        xs = ", ".join(f"{x:g}" for x in expect_at if x != 1.0)
+        return Verdict("correct", f"class {clean[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                       f"the grader took class `{clean[0]['name']}` out of the notebook and ran the quiz's main "
+                       f"block with it in a fresh kernel: the gradients of quiz1's fixed class at xinit = 1 and {xs}")
+    if passing:
+        rec = passing[0]
+        g = at_one(rec)
+        why = doubts[rec["name"]] or "outputs forged in the grader's name were seen in the harness"
+        return Verdict("unverified", f"class {rec['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                       f"the main block gives the quiz's gradients, but {why}: a human should decide")
+    if wrong:
+        g = at_one(wrong[0])
+        return Verdict("wrong", f"class {wrong[0]['name']}: xinit.grad {g[0][0]:g} then {g[1][0]:g}", expected,
+                       "the quiz's main block runs with this class, but the gradients differ from the quiz's "
+                       "(the fix changed what G computes)")
+    if failing:
+        name, err = failing[0]
+        if QUIZ_ERROR.search(err):
+            if re.search(r"retain_graph\s*=\s*True", sec_code):
+                return Verdict("unverified", f"class {name}: {err}", expected,
+                               "uses retain_graph=True: that hides the error and keeps every old graph alive "
+                               "(memory grows with each call); the class itself is not fixed: a human should decide")
+            return Verdict("wrong", f"class {name}: {err}", expected, "the quiz's main block still fails with "
+                           "this class: the bug is not fixed")
+        return Verdict("unverified", f"class {name}: {err}", expected,
+                       "the class could not run apart from the notebook (it may need a name the section defines "
+                       "outside a class): a human should check the fix")
+    if apart.get("error"):
+        return Verdict("unverified", None, expected, f"the Q7 section's classes could not run apart from the "
+                       f"notebook ({apart['error']}): a human should check the fix")
+    failed = ev.failed(NUMBER)
+    if failed is not None and ev.section(NUMBER):
+        return Verdict("error", None, expected, failed.note)
+    shown = [c for c in ev.section(NUMBER) if c.text.strip()]
+    if shown:
+        return Verdict("wrong", ev.found_numbers(NUMBER) or shown[0].text.strip()[:120], expected,
+                       "an answer typed in: the Q7 section prints but defines no class to run the quiz's main "
+                       "block with (printed text is not a fix)")
+    return Verdict("missing", None, expected, "no class in the Q7 section to run the quiz's main block with"
+                   if ev.section(NUMBER) else "no section for it")
+
+def _doubt(rec: dict, source: str) -> str | None:
+    """Why a class whose values pass is not simply fixed: it replaced what the main block calls (a patched
+    ``backward`` passing ``retain_graph=True``), or it asks for ``retain_graph`` itself; None when neither."""
+    if rec.get("replaced"):
+        return (f"class `{rec['name']}` replaced {', '.join(rec['replaced'][:4])} while it ran (e.g. a backward "
+                f"that passes retain_graph=True): the class itself is not fixed")
+    if re.search(r"retain_graph", source):
+        return (f"class `{rec['name']}` uses retain_graph: that hides the error and keeps every old graph alive "
+                f"(memory grows with each call)")
+    return None
+
+def excused(ev: Evidence, q7: Verdict):
+    """With a correct Q7, the quiz's own RuntimeError shown in the Q7 section (before the fix) is not a fault."""
+    return (lambda e: q7.status == "correct" and bool(QUIZ_ERROR.search(e.exception))
+            and any(c.error is e for c in ev.section(NUMBER)))
