@@ -14,6 +14,7 @@ import pytest
 from quiz1.cli import main
 from quiz1.grading import grade_submission
 from quiz1.grading.layout import extract_submission
+from quiz1.grading.questions import content
 from quiz1.grading.sections import cell_questions
 from quiz1.grading.values import matches, numbers, read_number, vectors
 from students import Q1_NUMPY, Q1_TORCH_TOTAL, Q6_ATTACK, Q7_FIXED, Q7_RETAIN, code, make_zip, md, q1_losses, seeded_data
@@ -65,7 +66,7 @@ def status(rep):
 ])
 def test_heading_styles(text, q):
     nb = nbformat.v4.new_notebook(cells=[md("intro"), md(text), code("x = 1")])
-    got = cell_questions(nb)
+    got = cell_questions(nb, content())
     if q is None:
         assert got[2] == frozenset(range(1, 8)) or got[2] == frozenset()   # no heading: not a section of its own
         assert len(set(got)) == 1
@@ -76,10 +77,10 @@ def test_heading_styles(text, q):
 def test_sections_run_to_the_next_heading_and_code_comments_count():
     nb = nbformat.v4.new_notebook(cells=[code("import numpy"), md("## Q1"), code("a = 1"), code("# Q3\nb = 2"),
                                          code("c = 3"), md("# Question 2"), code("d = 4")])
-    assert cell_questions(nb) == [frozenset(), {1}, {1}, {3}, {3}, {2}, {2}]
+    assert cell_questions(nb, content()) == [frozenset(), {1}, {1}, {3}, {3}, {2}, {2}]
     bare = nbformat.v4.new_notebook(cells=[code("a = 1"), md("some text")])
-    assert cell_questions(bare) == [frozenset()] * 2                          # no heading, no quiz file: no section
-    assert cell_questions(bare, "A0123456X_q5") == [frozenset({5})] * 2      # one notebook per question
+    assert cell_questions(bare, content()) == [frozenset()] * 2                          # no heading, no quiz file: no section
+    assert cell_questions(bare, content(), "A0123456X_q5") == [frozenset({5})] * 2      # one notebook per question
 
 
 def test_printed_numbers_in_every_form():

@@ -322,7 +322,8 @@ def test_untrained_models_an_identity_a_lookup_and_partial_derivations(tmp_path,
 def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
     """Exact first (fewest parameters first), then networks by loss, then parameters; too large last; the Q5 plot is
     shown for a Q5 that is not correct. The order is written here by hand."""
-    from quiz1.grading.batch import q4_ranking, report_html
+    from quiz1.grading.batch import report_html
+    from quiz1.grading.questions.q4 import ranking as q4_ranking
 
     def rep(sid, rows, q5=None, q5_status="correct"):
         verdict = {"status": "unverified", "found": None, "expected": None, "note": None}
@@ -344,13 +345,13 @@ def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
 
 
 def test_the_review_page_draws_q5_from_the_report(tmp_path):
-    from quiz1.grading.review import _q5_plot
+    from quiz1.grading.review import _figure
 
     x = np.linspace(0, 1, 20)
     (tmp_path / "A1.json").write_text(json.dumps({"measures": {"Q5": {"x": x.tolist(), "pred": np.c_[x, x].tolist(),
                                                                        "truth": np.c_[x, -x].tolist()}}}))
-    assert _q5_plot(tmp_path / "A1.json", "Q5").startswith("data:image/png;base64,")
-    assert _q5_plot(tmp_path / "A1.json", "Q4") is None and _q5_plot(tmp_path / "none.json", "Q5") is None
+    assert _figure(tmp_path / "A1.json", "Q5")[1].startswith("data:image/png;base64,")
+    assert _figure(tmp_path / "A1.json", "Q4") is None and _figure(tmp_path / "none.json", "Q5") is None
 
 
 # --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import torch
 from quiz1.grading import grade_submission
 from quiz1.grading.batch import Options, make_executor
 from quiz1.grading.execution import png_files, read_png
+from quiz1.grading.questions import content
 from quiz1.grading.sandbox import bwrap_problem
 from quiz1.grading.sections import cell_questions
 from quiz1.grading.values import literal_in_code, numbers, read_number
@@ -183,19 +184,19 @@ def test_html_styler_output_a_column_tensor_and_per_sample_losses_are_read():
 ])
 def test_heading_forms(text, q):
     nb = nbformat.v4.new_notebook(cells=[md("intro"), md(text), code("x = 1")])
-    got = cell_questions(nb)
+    got = cell_questions(nb, content())
     assert got[2] == (frozenset({q}) if q else frozenset())
 
 
 def test_numbered_headings_count_only_without_named_ones_and_no_heading_splits_by_content():
     nb = nbformat.v4.new_notebook(cells=[md("## 1. Softmax"), code("x = 1"), md("## 2. The tree"), code("y = 2")])
-    assert cell_questions(nb) == [{1}, {1}, {2}, {2}]
+    assert cell_questions(nb, content()) == [{1}, {1}, {2}, {2}]
     mixed = nbformat.v4.new_notebook(cells=[md("## Question 3"), md("### 1. the forward pass"), code("x = 1")])
-    assert cell_questions(mixed) == [{3}, {3}, {3}]
+    assert cell_questions(mixed, content()) == [{3}, {3}, {3}]
     bare = nbformat.v4.new_notebook(cells=[
         code("import numpy as np"), code("z = np.loadtxt('Q_1/data.txt')"), code("print(z.mean())"),
         code("from torchviz import make_dot"), code("class G:\n    pass"), code("print('----- well done -----')")])
-    assert cell_questions(bare) == [frozenset(), {1}, {1}, {2}, {7}, {7}]
+    assert cell_questions(bare, content()) == [frozenset(), {1}, {1}, {2}, {7}, {7}]
 
 
 def test_plt_imsave_with_its_default_colormap_reads_back_as_grey_levels(tmp_path):

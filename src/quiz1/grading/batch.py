@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..data.atomic import write_text
-from .report import QUESTIONS, VERDICTS, q5_plot, template
+from .questions import class_views, figures
+from .questions import names as question_names
+from .report import VERDICTS, template
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
                   "execution": {"seconds": 0.0, "timed_out": False, "kernel_died": False, "interrupted": False,
                                 "stop_reason": "", "errors": []},
                   "questions": {q: {"status": "missing", "found": None, "expected": None, "note": "nothing to grade"}
-                                for q in QUESTIONS}}
+                                for q in question_names()}}
     except MachineError as e:
         report = not_graded(zip_path.name, str(e).removeprefix("not graded: "))
     except Exception as e:  # noqa: BLE001 -- one zip must never stop the class; the grader's failure, not the student's
@@ -309,9 +311,9 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None, s
     ``rubric`` is given)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["student_id", "zip", *QUESTIONS, "errors", "seconds", "passed", "problems", "caveats"])
+    w.writerow(["student_id", "zip", *question_names(), "errors", "seconds", "passed", "problems", "caveats"])
     for r in reports:
-        w.writerow([r.get("student_id") or "", r.get("zip"), *(_status(r, q) for q in QUESTIONS),
+        w.writerow([r.get("student_id") or "", r.get("zip"), *(_status(r, q) for q in question_names()),
                     len(_faults(r)), r.get("grader", {}).get("seconds", r["execution"]["seconds"]),
                     "not graded" if r.get("graded") is False else r.get("passed"),
                     " | ".join(_run_problems(r) + r["layout"]["problems"]), " | ".join(r.get("caveats", []))])
@@ -364,7 +366,7 @@ def marks_summary(out: Path, rubric) -> dict:
 
     marks = class_marks(out, rubric)
     per_q = {}
-    for q in QUESTIONS:
+    for q in question_names():
         got = [m.marks[q] for m in marks if m.marks.get(q) is not None]
         top = rubric.questions[q].marks
         per_q[q] = {"mean": sum(got) / len(got) if got else None, "max": top, "pending": sum(q in m.pending for m in marks),
@@ -383,46 +385,31 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
     is escaped (Jinja2's autoescape)."""
 
     kinds = (*VERDICTS, NOT_GRADED)
-    counts = {q: {v: 0 for v in kinds} for q in QUESTIONS}
+    counts = {q: {v: 0 for v in kinds} for q in question_names()}
     students = []
     for r, stem in zip(reports, stems):
-        for q in QUESTIONS:
+        for q in question_names():
             counts[q][_status(r, q)] += 1
         verdicts = []
-        for q in QUESTIONS if r.get("graded", True) else ():
+        for q in question_names() if r.get("graded", True) else ():
             v = r["questions"][q]
             bits = [f"found {v['found']}" if v.get("found") else "",
                     f"expected {v['expected']}" if v.get("expected") and v["status"] != "correct" else "",
                     v.get("note") or ""]
             verdicts.append({"q": q, "status": v["status"], "text": "; ".join(b for b in bits if b)})
         students.append({
-            "anchor": r.get("student_id") or stem, "zip": r["zip"], "statuses": [_status(r, q) for q in QUESTIONS],
+            "anchor": r.get("student_id") or stem, "zip": r["zip"], "statuses": [_status(r, q) for q in question_names()],
             "errors": len(_faults(r)), "seconds": f"{r['execution']['seconds']:.0f}",
             "passed": NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no",
             "sandbox": r.get("grader", {}).get("sandbox"), "problems": _run_problems(r) + r["layout"]["problems"],
             "warnings": r["layout"]["warnings"], "caveats": r.get("caveats", []),
             "error_lines": [e["text"] for e in r["execution"]["errors"]], "verdicts": verdicts})
-    shown = [k for k in kinds if k != NOT_GRADED or any(counts[q][k] for q in QUESTIONS)]
+    shown = [k for k in kinds if k != NOT_GRADED or any(counts[q][k] for q in question_names())]
     for st, r in zip(students, reports):
-        q5 = (r.get("measures") or {}).get("Q5")
-        st["q5_plot"] = q5_plot(q5) if q5 and r["questions"]["Q5"]["status"] != "correct" else None
+        st["figures"] = figures(r)
     for st, stem in zip(students, stems):
         total = (marks or {}).get("totals", {}).get(stem)
         st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
-    return template("report.html.j2").render(questions=QUESTIONS, kinds=shown, counts=counts,
+    return template("report.html.j2").render(questions=question_names(), kinds=shown, counts=counts,
                                                      colours=COLOURS, students=students, marks=marks,
-                                                     similar=similar, q4=q4_ranking(reports, stems))
-
-
-def q4_ranking(reports: list[dict], stems: list[str]) -> dict:
-    """Data file -> the class's Q4 answers ranked by the quiz's rule: exact ones first (fewest parameters first),
-    then by reconstruction loss, then by parameters; over the quiz's limit last."""
-    out = {}
-    for r, stem in zip(reports, stems):
-        for f, m in ((r.get("measures") or {}).get("Q4") or {}).items():
-            out.setdefault(f, []).append({"student": r.get("student_id") or stem, **m})
-    order = {"exact": 0, "network": 1, "worse than linear": 2, "too large": 3, "formulas not exact": 4}
-    for rows in out.values():
-        rows.sort(key=lambda m: (order.get(m["status"], 4), m["params"] if m["status"] == "exact" else m["mse"],
-                                 m["params"]))
-    return dict(sorted(out.items()))
+                                                     similar=similar, class_views=class_views(reports, stems))

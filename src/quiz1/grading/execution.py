@@ -231,12 +231,13 @@ def _q1_calls(old: dict | None, got: dict, name: str, nb) -> dict:
     return out
 
 
-def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, progress: bool = True,
-                   keep: list | None = None, model_exports: dict | None = None) -> RunRecord:
-    """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``keep``: a list that receives each
-    executed notebook (``nbformat`` node); ``model_exports``: {"q4" | "q5": path}, where the cell after each of the Q4
-    and Q5 sections pickles the kernel's models (``probes.run_models_apart`` runs them). ``MachineError`` when the
-    kernel starts for no notebook, the canary included."""
+def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, content: tuple,
+                   progress: bool = True, keep: list | None = None, model_exports: dict | None = None) -> RunRecord:
+    """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``content``: the questions, for
+    ``sections.cell_questions``; ``keep``: a list that receives each executed notebook (``nbformat`` node);
+    ``model_exports``: {"q4" | "q5": path}, where the cell after each of the Q4 and Q5 sections pickles the kernel's
+    models (``probes.run_models_apart`` runs them). ``MachineError`` when the kernel starts for no notebook, the canary
+    included."""
     t0 = time.monotonic()
     rec = RunRecord()
     old_files = png_files(root)
@@ -253,7 +254,7 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
         except Exception as e:  # noqa: BLE001 -- a TA's grader reports, it does not crash
             rec.problems.append(f"{name} is not a readable notebook ({e.__class__.__name__})")
             continue
-        qsets = cell_questions(nb, nb_path.stem)
+        qsets = cell_questions(nb, content, nb_path.stem)
         n_own = len(nb.cells)
         # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
         # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from ..data.atomic import atomic_path, write_text
 from .gradebook import MACHINE, items, waiting
-from .report import QUESTIONS, template
+from .questions import names as question_names
+from .report import template
 from .rubric import Rubric
 
 CANVAS_IDS = ("SIS User ID", "SIS Login ID")
@@ -84,7 +85,7 @@ def class_marks(out: str | Path, rubric: Rubric) -> list[StudentMarks]:
         result.append(StudentMarks(stem, its[0]["zip"], its[0]["student_id"], marks,
                                    {it["question"]: it["marked_by"] for it in its},
                                    {it["question"]: it["comment"] for it in its}, total, bonus,
-                                   tuple(q for q in QUESTIONS if q in wait), _zip_time(Path(out), stem)))
+                                   tuple(q for q in question_names() if q in wait), _zip_time(Path(out), stem)))
     return result
 
 
@@ -137,12 +138,12 @@ def marks_csv(marks: list[StudentMarks], rubric: Rubric) -> str:
     """One row a submission: each question's marks and who set them, the total out of the base marks, the bonus."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["student_id", "zip", *QUESTIONS, f"total (of {rubric.base:g})", f"bonus (of {rubric.bonus:g})",
-                "pending", *(f"{q} marked by" for q in QUESTIONS), *(f"{q} comment" for q in QUESTIONS)])
+    w.writerow(["student_id", "zip", *question_names(), f"total (of {rubric.base:g})", f"bonus (of {rubric.bonus:g})",
+                "pending", *(f"{q} marked by" for q in question_names()), *(f"{q} comment" for q in question_names())])
     for m in marks:
-        w.writerow([m.student_id or "", m.zip, *("" if m.marks.get(q) is None else f"{m.marks[q]:g}" for q in QUESTIONS),
-                    f"{m.total:g}", f"{m.bonus:g}", " ".join(m.pending), *(m.by.get(q) or "" for q in QUESTIONS),
-                    *(m.comments.get(q) or "" for q in QUESTIONS)])
+        w.writerow([m.student_id or "", m.zip, *("" if m.marks.get(q) is None else f"{m.marks[q]:g}" for q in question_names()),
+                    f"{m.total:g}", f"{m.bonus:g}", " ".join(m.pending), *(m.by.get(q) or "" for q in question_names()),
+                    *(m.comments.get(q) or "" for q in question_names())])
     return buf.getvalue()
 
 
@@ -291,9 +292,9 @@ def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks
     written = []
     for m in marks:
         evidence = {q: {"verdict": by_item[m.stem, q]["verdict"], **json.loads(by_item[m.stem, q]["evidence"])}
-                    for q in QUESTIONS if (m.stem, q) in by_item}
+                    for q in question_names() if (m.stem, q) in by_item}
         dest = folder / f"{m.student_id or m.stem}.html"
-        write_text(dest, template("feedback.html.j2").render(m=m, rubric=rubric, questions=QUESTIONS,
+        write_text(dest, template("feedback.html.j2").render(m=m, rubric=rubric, questions=question_names(),
                                                                        evidence=evidence))
         written.append(dest)
     return written

@@ -26,7 +26,7 @@ from .evidence import Evidence, Variant
 from .execution import run_submission
 from .layout import extract_submission
 from .probes import run_models_apart, run_q7_apart
-from .questions import QUESTIONS
+from .questions import content, modules
 from .reference import data_answers, q4_points, q5_points, reference_for
 from .report import GradeReport
 
@@ -128,11 +128,11 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
 
         def main_run():
             return run_submission(root, layout.notebooks, executor, timeout=timeout, budget=budget, progress=progress,
-                                  keep=kept, model_exports=exports)
+                                  content=content(), keep=kept, model_exports=exports)
 
         def variant_run():
             vnbs = [vroot / p.relative_to(root) for p in layout.notebooks]
-            return run_submission(vroot, vnbs, executor, timeout=timeout, budget=budget, progress=False)
+            return run_submission(vroot, vnbs, executor, timeout=timeout, budget=budget, content=content(), progress=False)
 
         variant = None
         if vroot is not None and parallel:
@@ -161,8 +161,8 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             for k, nb in enumerate(kept):
                 nbformat.write(nb, Path(keep_dir) / f"{zip_path.stem}{'' if k == 0 else f'-{k + 1}'}.ipynb")
         ev = Evidence(run, ref, variant, {"Q7": q7})
-        questions = {q.NAME: q.verdict(ev) for q in QUESTIONS}
-        for q in QUESTIONS:      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
+        questions = {q.NAME: q.verdict(ev) for q in modules()}
+        for q in modules():      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
             excused = q.excused(ev, questions[q.NAME]) if hasattr(q, "excused") else None
             for c in run.cells if excused else ():
                 if c.error is not None and excused(c.error):
@@ -178,4 +178,4 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
                            graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images),
-                           {q.NAME: ev.measures(q.NAME) for q in QUESTIONS if hasattr(q, "measures")})
+                           {q.NAME: ev.measures(q.NAME) for q in modules() if hasattr(q, "measures")})

@@ -18,7 +18,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .report import QUESTIONS
+from .questions import names as question_names
 from .rubric import Rubric
 
 SCHEMA_VERSION = 1
@@ -69,7 +69,7 @@ def record(out: str | Path, stem: str, report: dict, rubric: Rubric) -> None:
         db.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?) ON CONFLICT(stem) DO UPDATE SET zip = excluded.zip, "
                    "student_id = excluded.student_id, graded = excluded.graded, updated_at = excluded.updated_at",
                    (stem, report["zip"], report.get("student_id"), int(report.get("graded", True)), _now()))
-        for q in QUESTIONS if report.get("graded", True) else ():
+        for q in question_names() if report.get("graded", True) else ():
             v = report["questions"][q]
             evidence = json.dumps({k: v.get(k) for k in ("found", "expected", "note")})
             proposed = rubric.proposed(q, v["status"])

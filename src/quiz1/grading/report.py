@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 # control character but newline and tab (a student's exception text carries colour codes; \r would overwrite a line)
 CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 VERDICTS = ("correct", "wrong", "unverified", "error", "missing")
-QUESTIONS = tuple(f"Q{n}" for n in range(1, 8))
 
 
 def printable(text):
@@ -152,10 +151,7 @@ class GradeReport:
             lines.append(f"  checked: {self.graded_on}")
         lines += [f"  caveat: {c}" for c in self.caveats]
         lines += [f"  error: {e.describe()}" for e in self.errors]
-        for q in QUESTIONS:
-            v = self.questions.get(q)
-            if v is None:
-                continue
+        for q, v in self.questions.items():
             lines.append(f"{q:<12} {v.status}" + (f"   found {v.found}" if v.found else ""))
             if v.expected and v.status != "correct":
                 lines.append(f"{'':<12}   expected {v.expected}")
@@ -163,30 +159,3 @@ class GradeReport:
                 lines.append(f"{'':<12}   {v.note}")
         lines.append(("PASS" if self.passed else "FAIL") + f": {self.zip_name}")
         return printable("\n".join(lines))
-
-
-def q5_plot(m: dict) -> str:
-    """A small PNG (as a data URI) of the student's f over the truth at the x of xy.npz: what a TA looks at when Q5 is
-    wrong or needs a human."""
-    import base64
-    import io
-
-    import matplotlib
-    import numpy as np
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x, pred, truth = np.asarray(m["x"]), np.asarray(m["pred"]), np.asarray(m["truth"])
-    o = np.argsort(x)
-    fig, ax = plt.subplots(figsize=(3.6, 2.2), dpi=72)
-    for k, (name, colour) in enumerate((("alpha", "tab:blue"), ("beta", "tab:orange"))):
-        ax.plot(x[o], truth[o, k], color=colour, lw=3, alpha=0.35, label=f"{name}: f")
-        ax.plot(x[o], pred[o, k], ".", color=colour, ms=3, label=f"{name}: the student's model")
-    ax.set_xlabel("x")
-    ax.legend(fontsize=6, loc="best")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

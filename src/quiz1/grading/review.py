@@ -38,7 +38,9 @@ from pathlib import Path
 import nbformat
 
 from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark, waiting
-from .report import QUESTIONS, VERDICTS, q5_plot, template
+from .questions import content, figures
+from .questions import names as question_names
+from .report import VERDICTS, template
 from .rubric import Rubric, load_rubric
 from .sections import cell_questions
 
@@ -106,7 +108,7 @@ def section_html(nb_path: Path, question: str) -> str:
     except Exception:  # noqa: BLE001 -- a missing or broken notebook is said, not raised
         return "<p class='note'>The executed notebook is not in the output folder.</p>"
     q = int(question[1:])
-    qsets = cell_questions(nb, nb_path.stem)
+    qsets = cell_questions(nb, content(), nb_path.stem)
     cells = [c for c, qs in zip(nb.cells, qsets) if q in qs]
     note = ""
     if not cells:
@@ -122,15 +124,13 @@ def section_html(nb_path: Path, question: str) -> str:
     return "\n".join(parts)
 
 
-def _q5_plot(report_json: Path, question: str) -> str | None:
-    """Q5's model drawn over f (a data URI), from the zip's report; None for another question or no model."""
-    if question != "Q5":
-        return None
+def _figure(report_json: Path, question: str) -> tuple[str, str] | None:
+    """(alt text, data URI) of what ``question``'s module draws from the zip's report (``questions.figures``), or
+    None."""
     try:
-        m = (json.loads(report_json.read_text()).get("measures") or {}).get("Q5")
+        return figures(json.loads(report_json.read_text())).get(question)
     except (OSError, ValueError):
         return None
-    return q5_plot(m) if m else None
 
 
 def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, everything: bool) -> list[dict]:
@@ -194,7 +194,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
 
     def filters(request):
         p = request.query_params
-        q = p.get("q") if p.get("q") in QUESTIONS else None
+        q = p.get("q") if p.get("q") in question_names() else None
         v = p.get("verdict") if p.get("verdict") in VERDICTS else None
         return q, v, p.get("flagged") == "1", p.get("all") == "1"
 
@@ -203,7 +203,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         shown = _queue(out, q, v, flagged, everything)
         need = [it for it in items(out) if it["graded"] and needs_human(it)]
         return page("review_queue.html.j2", items=shown, done=sum(not waiting(it) for it in need), total=len(need),
-                    questions=QUESTIONS, verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
+                    questions=question_names(), verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
                     query=request.url.query, rubric=rubric)
 
     async def item(request):
@@ -218,7 +218,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         prev_key = keys[k - 1] if k > 0 else None
         next_key = keys[k + 1] if 0 <= k < len(keys) - 1 else None
         evidence = json.loads(it["evidence"])
-        return page("review_item.html.j2", it=it, evidence=evidence, plot=_q5_plot(out / f"{stem}.json", question),
+        return page("review_item.html.j2", it=it, evidence=evidence, figure=_figure(out / f"{stem}.json", question),
                     section=section_html(out / f"{stem}.ipynb", question),
                     question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
                     position=k + 1, count=len(keys), comment_max=COMMENT_MAX)

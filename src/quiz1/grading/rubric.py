@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from .report import QUESTIONS, VERDICTS
+from .questions import names as question_names
+from .report import VERDICTS
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{name}: not valid TOML ({e})") from None
     qs, earns = raw.get("questions"), raw.get("verdicts")
-    if not isinstance(qs, dict) or sorted(qs) != sorted(QUESTIONS):
+    if not isinstance(qs, dict) or sorted(qs) != sorted(question_names()):
         found = ", ".join(sorted(qs)) if isinstance(qs, dict) else "none"
-        raise ValueError(f"{name}: questions: expected a table for each of {', '.join(QUESTIONS)} but found {found}")
+        raise ValueError(f"{name}: questions: expected a table for each of {', '.join(question_names())} but found {found}")
     if not isinstance(earns, dict) or sorted(earns) != sorted(VERDICTS):
         found = ", ".join(sorted(earns)) if isinstance(earns, dict) else "none"
         raise ValueError(f"{name}: verdicts: expected one entry for each of {', '.join(VERDICTS)} but found {found}")
@@ -67,7 +68,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         if not (e in ("full", "human") or (isinstance(e, (int, float)) and not isinstance(e, bool) and e >= 0)):
             raise ValueError(f"{name}: verdicts.{v}: expected \"full\", \"human\" or a number >= 0 but found {e!r}")
     questions = {}
-    for q in QUESTIONS:
+    for q in question_names():
         t = qs[q]
         marks = t.get("marks")
         if not isinstance(marks, (int, float)) or isinstance(marks, bool) or marks < 0:

@@ -46,7 +46,7 @@ import nbformat
 import numpy as np
 
 from ..data.atomic import write_text
-from .questions.q7 import QUIZ_ERROR as QUIZ_Q7_ERROR
+from .questions import modules
 from .report import template
 
 K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)
@@ -200,12 +200,11 @@ def _marked_words(text: str, shared: set) -> str:
 
 def _wrong_values(report: dict) -> dict:
     out = {}
-    for q in ("Q1", "Q2", "Q7"):
-        v = report.get("questions", {}).get(q, {})
-        if v.get("status") == "wrong" and v.get("found") and v["found"] != "no value printed":
-            if q == "Q7" and QUIZ_Q7_ERROR.search(v["found"]):   # the quiz's own error, not an answer
-                continue
-            out[q] = re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", v["found"]).strip()   # the value, not where
+    for q in modules():          # the questions whose wrong answer is a value two students can share
+        v = report.get("questions", {}).get(q.NAME, {})
+        if hasattr(q, "shared_wrong") and v.get("status") == "wrong" and v.get("found") \
+                and v["found"] != "no value printed" and (value := q.shared_wrong(v["found"])):
+            out[q.NAME] = value
     return out
 
 

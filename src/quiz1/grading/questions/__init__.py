@@ -19,3 +19,36 @@ def by_name(name: str) -> ModuleType:
         if q.NAME == name:
             return q
     raise KeyError(name)
+
+
+def modules() -> tuple[ModuleType, ...]:
+    """``QUESTIONS``, read when called (a test may register a question of its own)."""
+    return QUESTIONS
+
+
+def names() -> tuple[str, ...]:
+    """"Q1", "Q2", ...: the questions' names, in order."""
+    return tuple(q.NAME for q in QUESTIONS)
+
+
+def content() -> tuple:
+    """(number, pattern) a question: what its cells do, for a notebook without headings (``sections``)."""
+    return tuple((q.NUMBER, q.CONTENT) for q in QUESTIONS)
+
+
+def figures(report: dict) -> dict:
+    """Question name -> (alt text, data URI) of what its module draws from a report's JSON (its ``figure(measures,
+    status)``: Q5's model over f), for the questions that draw one."""
+    out = {}
+    for q in QUESTIONS:
+        m = (report.get("measures") or {}).get(q.NAME)
+        if hasattr(q, "figure") and m:
+            got = q.figure(m, (report.get("questions") or {}).get(q.NAME, {}).get("status"))
+            if got is not None:
+                out[q.NAME] = got
+    return out
+
+
+def class_views(reports: list[dict], stems: list[str]) -> list[str]:
+    """The sections of report.html a question adds about the whole class (its ``class_view``: Q4's ranking), HTML."""
+    return [v for q in QUESTIONS if hasattr(q, "class_view") and (v := q.class_view(reports, stems))]

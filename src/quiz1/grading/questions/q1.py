@@ -18,6 +18,8 @@ from ..report import Verdict
 from ..values import Printed, literal_in_code, matches, numbers
 
 NAME, NUMBER = "Q1", 1
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"Q_1\b|data\.txt|labels\.txt|cross.?entropy|softmax", re.I)
 SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a line of at most 4 numbers, a cell of 64
 # the words around a number that do not say what it is (a tensor's or array's repr), and how many other unlabelled
 # values make a bare number one candidate among several ("which one is the answer?")
@@ -142,3 +144,8 @@ def _which_one(ev: Evidence, c: Cell, k: int, kind: str) -> str | None:
     return (f"printed bare, among {len(others)} other bare values in the section ({', '.join(f'{v:g}' for v in sorted(others)[:4])}"
             f"{', ...' if len(others) > 4 else ''}): which one is the answer? a human should decide")
 
+
+def shared_wrong(found: str) -> str | None:
+    """A wrong answer's value as two students who share it would show it (``similarity``): ``found`` without where it
+    was printed."""
+    return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()

@@ -9,6 +9,8 @@ or computed without autograd.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..evidence import Evidence
@@ -17,6 +19,8 @@ from ..report import Verdict
 from ..values import literal_in_code, matches, vector_matches, vectors
 
 NAME, NUMBER = "Q2", 2
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"torchviz|make_dot|compute_tree|\[\s*4\.?\s*,\s*5\.?\s*,\s*6\.?\s*\]")
 
 
 def _fmt(v) -> str:
@@ -90,3 +94,8 @@ def verdict(ev: Evidence) -> Verdict:
     vecs = [_fmt([p.value for p in v]) for cc in ev.section(NUMBER) for v in vectors(cc.text, 3)][:3]
     return ev.unmatched(NUMBER, "; ".join(vecs) or ev.found_numbers(NUMBER), expected, ev.typed_note(typed))
 
+
+def shared_wrong(found: str) -> str | None:
+    """A wrong answer's value as two students who share it would show it (``similarity``): ``found`` without where it
+    was printed."""
+    return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()

@@ -8,10 +8,14 @@ region (``equivalence``); hedges and disowned formulas are for a human.
 """
 from __future__ import annotations
 
+import re
+
 from ..evidence import Evidence
 from ..report import Verdict
 
 NAME, NUMBER = "Q3", 3
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"\bsympy\b|symbols\(|\.diff\(")
 
 
 def verdict(ev: Evidence) -> Verdict:

@@ -10,6 +10,8 @@ for the TA (``ranking``).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..evidence import Evidence
@@ -18,6 +20,8 @@ from ..report import Verdict
 from ..values import numbers
 
 NAME, NUMBER = "Q4", 4
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"Q_4\b|Q1Q4I[123]|encoder|decoder", re.I)
 WORSE_THAN_LINEAR = 1.5   # an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
 MEMORISED = 10     # exact on the zip's points, over 10 x the exactness bound on new points: a memorised table
 
@@ -141,3 +145,25 @@ def verdict(ev: Evidence) -> Verdict:
                      f"(loss, then parameters): a human sets the marks")
     return Verdict("unverified", found, expected, "; ".join(notes))
 
+
+def ranking(reports: list[dict], stems: list[str]) -> dict:
+    """Data file -> the class's Q4 answers ranked by the quiz's rule: exact ones first (fewest parameters first),
+    then by reconstruction loss, then by parameters; over the quiz's limit last."""
+    out = {}
+    for r, stem in zip(reports, stems):
+        for f, m in ((r.get("measures") or {}).get("Q4") or {}).items():
+            out.setdefault(f, []).append({"student": r.get("student_id") or stem, **m})
+    order = {"exact": 0, "network": 1, "worse than linear": 2, "too large": 3, "formulas not exact": 4}
+    for rows in out.values():
+        rows.sort(key=lambda m: (order.get(m["status"], 4), m["params"] if m["status"] == "exact" else m["mse"],
+                                 m["params"]))
+    return dict(sorted(out.items()))
+
+
+def class_view(reports: list[dict], stems: list[str]) -> str | None:
+    """The class ranked by the quiz's rule (``ranking``), as a section of report.html; None when nobody has a Q4
+    answer the grader measured."""
+    from ..report import template
+
+    rows = ranking(reports, stems)
+    return template("q4_ranking.html.j2").render(q4=rows) if rows else None

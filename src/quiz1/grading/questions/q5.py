@@ -15,6 +15,8 @@ from ..evidence import Evidence
 from ..report import Verdict
 
 NAME, NUMBER = "Q5", 5
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"Q_5\b|xy\.npz|ab\.npz")
 RMSE_MOST = 0.02     # RMSE of the student's f over the range of (alpha, beta): the same curve at Figure 3's size
 RMSE_FAR = 0.10  # beyond a tenth of the range the curve is not Figure 3's (an untrained MLP: about 1.9, i.e. 186%)
 MODEL_CODE = re.compile(r"nn\.(?:Module|Linear|Sequential)|MLPRegressor|keras|Dense\(|flax|jax")
@@ -162,3 +164,29 @@ def verdict(ev: Evidence) -> Verdict:
                    "geometry (the curve's points ordered, matched by rank to sorted x, joined by segments); with "
                    "the MLP's weights set to zero the output no longer follows f" + beyond)
 
+
+def figure(m: dict, status: str) -> tuple[str, str] | None:
+    """(alt text, a small PNG as a data URI) of the student's f over the truth at the x of xy.npz (``m``: this
+    question's measures, as in the report's JSON): what a TA looks at when Q5 is not ``correct``; None when it is."""
+    if status == "correct":
+        return None
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x, pred, truth = np.asarray(m["x"]), np.asarray(m["pred"]), np.asarray(m["truth"])
+    o = np.argsort(x)
+    fig, ax = plt.subplots(figsize=(3.6, 2.2), dpi=72)
+    for k, (name, colour) in enumerate((("alpha", "tab:blue"), ("beta", "tab:orange"))):
+        ax.plot(x[o], truth[o, k], color=colour, lw=3, alpha=0.35, label=f"{name}: f")
+        ax.plot(x[o], pred[o, k], ".", color=colour, ms=3, label=f"{name}: the student's model")
+    ax.set_xlabel("x")
+    ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return "Q5: the student's model over f", "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -8,6 +8,8 @@ change added to them.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..datasets import Q6_TARGETS
@@ -15,6 +17,8 @@ from ..evidence import Evidence
 from ..report import Verdict
 
 NAME, NUMBER = "Q6", 6
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"Q_6\b|I[01]\.png|model\.pth|CustomModel|adversar", re.I)
 L2_MOST = 2.8      # the most generous reading of the quiz's eps = 0.1: per-pixel RMS 0.1, i.e. L2 0.1 * 28 in [0, 1] units
 L2_NOTHING_LEFT = 2 * L2_MOST   # a change past this leaves no digit to speak of: not a small change by any reading
 SAME_CHANGE = 0.9  # cosine between the two runs' changes (I' - I) at and above which one change was added to both

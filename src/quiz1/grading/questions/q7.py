@@ -14,6 +14,8 @@ from ..probes import class_sources
 from ..report import Verdict
 
 NAME, NUMBER = "Q7", 7
+# what a cell of its section does, in a notebook without headings (``sections.by_content``)
+CONTENT = re.compile(r"class\s+G\b|retain_graph|well done|backward through the graph")
 QUIZ_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
 
 
@@ -98,3 +100,11 @@ def excused(ev: Evidence, q7: Verdict):
     """With a correct Q7, the quiz's own RuntimeError shown in the Q7 section (before the fix) is not a fault."""
     return (lambda e: q7.status == "correct" and bool(QUIZ_ERROR.search(e.exception))
             and any(c.error is e for c in ev.section(NUMBER)))
+
+
+def shared_wrong(found: str) -> str | None:
+    """A wrong answer's value as two students who share it would show it (``similarity``): ``found`` without where it
+    was printed; None for the quiz's own error (shown before the fix), which is not an answer."""
+    if QUIZ_ERROR.search(found):
+        return None
+    return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()
