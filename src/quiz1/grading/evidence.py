@@ -34,6 +34,7 @@ class Variant:
     ref: Reference
     note: str | None = None
     q6_digits: dict = field(default_factory=dict)   # "I0"/"I1" -> which digit the variant's image is, in words
+    refs: dict = field(default_factory=dict)        # question name -> its module's ``reference`` of the variant data
 
 
 class Evidence:
@@ -45,10 +46,12 @@ class Evidence:
     ref : quiz1's answers for that data, read before the run (``reference.Reference``)
     variant : the run on changed data and its answers, or None (``--variants 0``)
     apart : question name -> what the grader ran apart from the notebook for it (e.g. "Q7": the harness's record)
+    refs : question name -> what its module's ``reference(root)`` read from the data before the run
     """
 
-    def __init__(self, run: RunRecord, ref: Reference, variant: Variant | None = None, apart: dict | None = None):
-        self.run, self.ref, self.variant, self.apart = run, ref, variant, apart or {}
+    def __init__(self, run: RunRecord, ref: Reference, variant: Variant | None = None, apart: dict | None = None,
+                 refs: dict | None = None):
+        self.run, self.ref, self.variant, self.apart, self.refs = run, ref, variant, apart or {}, refs or {}
         self.cells = run.cells
         self.all_code = "\n".join(c.source for c in run.cells)
         self._measures: dict = {}

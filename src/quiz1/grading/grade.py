@@ -110,7 +110,9 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         placed, caveats = place_ta_data(root, data_root, Path(model) if model is not None else None)
         problems += placed
         ref = reference_for(root, trust_model=trust_model, model_path=model, xinits=xinits)
+        refs = {q.NAME: q.reference(root) for q in modules() if hasattr(q, "reference")}   # before the run
         vroot = vref = None
+        vrefs = {}
         if variants and layout.notebooks:
             vroot = extract_submission(zip_path, tmp / "variant").root
             place_ta_data(vroot, data_root, Path(model) if model is not None else None)
@@ -118,6 +120,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             q6_changed, q6_digits = write_q6_variant(vroot, ref.q6_model, secrets.randbits(32), mnist)
             changed += q6_changed
             vref = dataclasses.replace(ref, **data_answers(vroot))
+            vrefs = {q.NAME: q.reference(vroot) for q in modules() if hasattr(q, "reference")}
             graded_on = f"variant run on changed {', '.join(changed) or 'nothing (no data to change)'}"
         else:
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"
@@ -143,7 +146,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             run = main_run()
             vrun = variant_run() if vroot is not None and not run.interrupted else None
         if vroot is not None:
-            variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits)
+            variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits, vrefs)
         problems += run.problems
         if exports and not run.interrupted:
             run.models = models_apart(ref, exports, executor)
@@ -160,7 +163,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             Path(keep_dir).mkdir(parents=True, exist_ok=True)
             for k, nb in enumerate(kept):
                 nbformat.write(nb, Path(keep_dir) / f"{zip_path.stem}{'' if k == 0 else f'-{k + 1}'}.ipynb")
-        ev = Evidence(run, ref, variant, {"Q7": q7})
+        ev = Evidence(run, ref, variant, {"Q7": q7}, refs)
         questions = {q.NAME: q.verdict(ev) for q in modules()}
         for q in modules():      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
             excused = q.excused(ev, questions[q.NAME]) if hasattr(q, "excused") else None

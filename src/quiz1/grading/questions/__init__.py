@@ -1,6 +1,14 @@
-"""The quiz's questions for the grader, one module each: what the question's answer is checked against, and its
-verdict from an ``Evidence`` (``verdict(ev) -> Verdict``); ``measures(ev)`` where a verdict rests on numbers the
-report and the review page show too.
+"""The quiz's questions for the grader, one module each.
+
+A question module has ``NAME`` ("Q1"), ``NUMBER`` (its heading's number),
+``CONTENT`` (a pattern of what its cells do, for notebooks without headings)
+and ``verdict(ev) -> Verdict`` from an ``evidence.Evidence``. Where it needs
+them: ``reference(root)``, what it reads from the data before the notebook runs
+(in ``ev.refs[NAME]``, and in the variant's ``refs``); ``measures(ev)``, numbers
+the report and the review page show too; ``figure(measures, status)``, a
+picture for the TA; ``class_view(reports, stems)``, a section of report.html
+about the whole class; ``shared_wrong(found)``, the wrong value similarity
+compares; ``excused(ev, verdict)``, errors shown on purpose.
 
 ``QUESTIONS`` is the one list of them, in the quiz's order: a question is its module and one entry here.
 """
