@@ -54,6 +54,11 @@ def verdict(ev: Evidence) -> Verdict:
     pngs = sorted({**(ev.run.rewritten if ev.variant is not None else {}), **ev.run.pngs}.items())
     if not pngs:
         copies = ev.run.copies
+        plots = sum(c.plots for c in ev.section(NUMBER))
+        if plots and ev.failed(NUMBER) is None:     # the quiz asks for the images in the notebook, not for files
+            return Verdict("unverified", f"{plots} image(s) displayed in the section, no new 28x28 PNG written",
+                           expected, "the images are shown but not saved, so M cannot read them for the grader: a "
+                           "human should look at them and at the classifications printed")
         return ev.unmatched(NUMBER, "no new 28x28 PNG written by the run", expected, (
             f"{', '.join(copies[:3])}: the pixels of an image already there, not counted" if copies else None))
     if len(r.q6_images) < 2:

@@ -66,6 +66,11 @@ def verdict(ev: Evidence) -> Verdict:
                 return Verdict("unverified", f"class {name}: {err}", expected,
                                "uses retain_graph=True: that hides the error and keeps every old graph alive "
                                "(memory grows with each call); the class itself is not fixed: a human should decide")
+            if ev.failed(NUMBER) is None and any("well done" in c.text for c in ev.section(NUMBER)):
+                return Verdict("unverified", f"class {name}: {err}", expected, "the quiz's main block still fails "
+                               "with this class, but the section's own code runs both passes ('well done'): the fix is "
+                               "outside the class (in the main block?); whether it keeps the original functionality "
+                               "is a human's call")
             return Verdict("wrong", f"class {name}: {err}", expected, "the quiz's main block still fails with "
                            "this class: the bug is not fixed")
         return Verdict("unverified", f"class {name}: {err}", expected,
