@@ -356,35 +356,35 @@ def _calls(cells=None, **kw):
 def test_q1_verdicts_on_the_record_of_calls():
     ref = _ref()                                          # mean 2.833333, total 8.5
     labelled = [_cell(0, "Mean CE: 2.8333\nTotal: 8.5000")]
-    assert q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=_calls()), ref)).status == "correct"
-    lib = q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=_calls({("A.ipynb", 0): ["torch.nn.functional.cross_entropy"]})),
+    assert q1.verdict(Evidence(RunRecord(cells=labelled, kernel={"Q1": _calls()}), ref)).status == "correct"
+    lib = q1.verdict(Evidence(RunRecord(cells=labelled, kernel={"Q1": _calls({("A.ipynb", 0): ["torch.nn.functional.cross_entropy"]})}),
                  ref))
     assert lib.status == "unverified" and "F.cross_entropy" in lib.note
     elsewhere = q1.verdict(Evidence(RunRecord(cells=labelled + [_cell(1, "", q=6)],
-                                 q1_calls=_calls({("A.ipynb", 1): ["torch.softmax"]})), ref))
+                                 kernel={"Q1": _calls({("A.ipynb", 1): ["torch.softmax"]})}), ref))
     assert elsewhere.status == "correct"                  # Q6's softmax is not Q1's
     for rec in (None, _calls(tampered=["sys.setprofile (the grader's call recorder was removed or replaced)"]),
                 _calls(forged=1)):
-        assert q1.verdict(Evidence(RunRecord(cells=labelled, q1_calls=rec), ref)).status == "unverified"
+        assert q1.verdict(Evidence(RunRecord(cells=labelled, kernel={"Q1": rec}), ref)).status == "unverified"
 
 
 def test_q1_which_one_is_the_answer():
     ref = _ref()
     bare = "\n".join(f"{v:.4f}" for v in (2.8333, 8.5, 2.5, 1.5025, 1.4276, 0.9444, 3.1167))
-    v = q1.verdict(Evidence(RunRecord(cells=[_cell(0, bare)], q1_calls=_calls()), ref))
+    v = q1.verdict(Evidence(RunRecord(cells=[_cell(0, bare)], kernel={"Q1": _calls()}), ref))
     assert v.status == "unverified" and "which one is the answer" in v.note
-    one = q1.verdict(Evidence(RunRecord(cells=[_cell(0, "tensor(2.8333, dtype=torch.float64)")], q1_calls=_calls()), ref))
+    one = q1.verdict(Evidence(RunRecord(cells=[_cell(0, "tensor(2.8333, dtype=torch.float64)")], kernel={"Q1": _calls()}), ref))
     assert one.status == "correct"
     per_sample = "1.2500\n2.5000\n4.7500\n2.8333"          # the per-sample losses one a line, then the mean
-    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, per_sample)], q1_calls=_calls()), ref)).status == "correct"
+    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, per_sample)], kernel={"Q1": _calls()}), ref)).status == "correct"
     labelled = "mean 2.8333\ntotal 8.5\nmedian 2.5\nstd 1.4276\nlog2 1.5025"
-    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, labelled)], q1_calls=_calls()), ref)).status == "correct"
+    assert q1.verdict(Evidence(RunRecord(cells=[_cell(0, labelled)], kernel={"Q1": _calls()}), ref)).status == "correct"
 
 
 def _q2_run(tampered=(), merged=None):
     t = {"name": "out", "value": list(FIG1_AT_456), "merged": merged}
     cell = _cell(0, "tensor([15.0000, 22.2000, 31.4000], grad_fn=<AddBackward0>)", q=2, source="print(out)")
-    return RunRecord(cells=[cell], probe={"tensors": [t], "tampered": list(tampered), "forged": 0}), [t]
+    return RunRecord(cells=[cell], kernel={"Q2": {"tensors": [t], "tampered": list(tampered), "forged": 0}}), [t]
 
 
 def test_q2_verdicts_with_a_tampered_probe_and_merged_leaves(monkeypatch):

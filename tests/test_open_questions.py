@@ -419,7 +419,7 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     def verdict(out, ops=two):
         cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out, "input": "x",
                 "mlp_numbers": 100, "ablated": np.zeros_like(out)}         # without its MLP: (0, 0), far from f
-        return q5.verdict(Evidence(RunRecord(models={"q5": [cand]}), ref))
+        return q5.verdict(Evidence(RunRecord(), ref, apart={"Q5": {"q5": [cand]}}))
 
     backwards = np.c_[np.cos(2 - x), np.sin(2 - x)]                      # the curve run the other way
     assert verdict(f).status == "correct" and verdict(backwards).status == "correct"

@@ -109,7 +109,7 @@ def test_the_hand_references_hold():
 
 
 def _q1(cells, ref=None, calls="signed", variant=None):
-    rec = RunRecord(cells=cells, q1_calls=_calls() if calls == "signed" else calls)
+    rec = RunRecord(cells=cells, kernel={"Q1": _calls() if calls == "signed" else calls})
     return q1.verdict(Evidence(rec, ref or _ref(), variant))
 
 
@@ -186,7 +186,7 @@ def _leaves():
 
 
 def _q2(cells, probe):
-    return q2.verdict(Evidence(RunRecord(cells=cells, probe=probe), _ref()))
+    return q2.verdict(Evidence(RunRecord(cells=cells, kernel={"Q2": probe}), _ref()))
 
 
 def _shown(values, q=2, i=0, source="print(out)"):
@@ -362,7 +362,7 @@ def _q4(outputs: dict, params=0, rows="all", cells=()):
     models = {"q4_points": pts, "q4": {f: [{"name": "enc/dec", "kind": "functions", "params": params, "rows": rows,
                                             "fresh_error": None, "output": R}] for f, R in outputs.items()}}
     ref = _ref(q4_clouds={f: P[s] for f, (P, s) in pts.items()})
-    return q4.verdict(Evidence(RunRecord(cells=list(cells), models=models), ref))
+    return q4.verdict(Evidence(RunRecord(cells=list(cells)), ref, apart={"Q4": models}))
 
 
 def test_q4_exact_encoders_are_correct():
@@ -444,7 +444,7 @@ def _q5(out=None, ops=TWO_HIDDEN, ablated=None, cells=()):
         out = out(xq)
         models["q5"] = [{"name": "mlp", "kind": "module", "params": 337, "ops": ops, "output": out, "input": "x",
                          "mlp_numbers": 337, "ablated": np.zeros_like(out) if ablated is None else ablated(xq)}]
-    return q5.verdict(Evidence(RunRecord(cells=list(cells), models=models), _ref(q5_sets=(x, ab))))
+    return q5.verdict(Evidence(RunRecord(cells=list(cells)), _ref(q5_sets=(x, ab)), apart={"Q5": models}))
 
 
 def _rmse_of_range(out, xq):
@@ -716,7 +716,7 @@ def test_a_value_printed_outside_the_section_is_noted():
 def _variant_q1(text):
     """The run prints the quiz data's mean in In [1]; on the variant data the same cell prints ``text``."""
     first = [_cell(0, f"Mean loss: {LOSSES.mean():.6f}")]
-    second = RunRecord(cells=[_cell(0, text)], q1_calls=_calls())
+    second = RunRecord(cells=[_cell(0, text)], kernel={"Q1": _calls()})
     return _q1(first, variant=Variant(second, _ref(losses=LOSSES_V)))
 
 

@@ -1,8 +1,9 @@
 """One run of a submission's notebooks in a folder: what each code cell printed, raised and drew, the PNGs written.
 
 ``run_submission`` reads the notebooks, splits them into question sections,
-inserts the Q2 graph probe after the Q2 section, runs them through the executor
-and returns a ``RunRecord`` that the checks read. It runs once on the data the
+inserts the grader's guard first and the cells each question asks for around
+its section (its module's ``cells``: ``Insert``), runs them through the
+executor and returns a ``RunRecord`` that the verdicts read. It runs once on the data the
 grader placed, and once more on the variant data (``grade.py``). Nothing the
 notebook printed before counts: outputs are cleared and the run is fresh.
 
@@ -31,7 +32,7 @@ import numpy as np
 from .canary import MachineError, self_check
 from .causes import cell_error, stop_reason
 from .layout import find_data_file
-from .probes import guard_call_cell, guard_cell, guard_result, model_export_cell, model_watch_cell
+from .probes import guard_cell, guard_result
 from .report import CellError
 from .sections import cell_questions
 
@@ -68,11 +69,9 @@ class RunRecord:
     #                                                 and the outputs its code cells displayed show, in reading order
     markdown: dict = field(default_factory=dict)    # question -> {"prose": visible characters outside headings,
     #                                                 "images": visible images, "css": sets its own CSS} of its Markdown
-    probe: dict | None = None                       # what the Q2 graph probe sent back: {"tensors", "tampered", "forged"}
-    q1_calls: dict | None = None                    # {"cells": {(notebook, cell index): [library function]},
-    #                                                 "tampered": [...], "forged": n}: the Q1 section's calls, or None
-    models: dict = field(default_factory=dict)      # "q4" -> {data file: [candidate]}, "q5" -> [candidate]: the models
-    #                                                 taken out of the kernel and run apart (probes.run_models_apart)
+    kernel: dict = field(default_factory=dict)      # question name -> what the grader's cells around its section
+    #                                                 reported from the kernel (signed), merged over the notebooks by
+    #                                                 its module's ``collect``; absent when nothing came back
     pngs: dict = field(default_factory=dict)        # relative path -> (28, 28) uint8, new pixels written by the run
     copies: list = field(default_factory=list)      # PNGs the run wrote with the pixels of an image already there
     rewritten: dict = field(default_factory=dict)   # relative path -> pixels: a file of the zip the run wrote again,
@@ -197,47 +196,47 @@ def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]
     return formulas, {q: p for q, p in pieces.items() if p}, md
 
 
-def _probe_plan(qsets, nonce: str, model_exports: dict) -> list:
-    """(position among the notebook's own cells, tag, cell) of every cell the grader inserts (the guard, inserted
-    first of all, is not among them)."""
-    def section(q):
-        return [i for i, qs in enumerate(qsets) if q in qs and len(qs) == 1]
+@dataclass(frozen=True)
+class Insert:
+    """A cell the grader runs in the student's kernel around a question's section (its module's ``cells(plan)``)."""
 
-    n = len(qsets)
-    q1, q2 = [i for i, qs in enumerate(qsets) if 1 in qs], section(2)      # Q1's recorder: every cell Q1 shares too
-    plan = [(q1[0], "q1 start", guard_call_cell(nonce, "q1_start")),
-            (q1[-1] + 1, "q1", guard_call_cell(nonce, "q1_report"))] if q1 else []
-    plan += [(q2[0], "watch", guard_call_cell(nonce, "watch")), (q2[-1] + 1, "q2", guard_call_cell(nonce, "graph"))] \
-        if q2 else [(0, "watch", guard_call_cell(nonce, "watch")), (n, "q2", guard_call_cell(nonce, "graph"))]
-    for q in ("q4", "q5"):
-        sec = section(int(q[1]))
-        if sec and model_exports.get(q):
-            plan += [(sec[0], "model watch", model_watch_cell()), (sec[-1] + 1, q, model_export_cell(model_exports[q]))]
-    return plan
+    cell: object              # an nbformat code cell (``probes.guard_call_cell``, ``probes.kernel_cell``)
+    after: bool               # after the section's last cell; else before its first
+    reports: bool = False     # what it sends back (signed: ``probes.guard_result``) goes to the module's ``collect``
+    shared: bool = False      # the section counts the cells it shares with other questions
+    anywhere: bool = False    # without a section: at the notebook's start (before) or its end (after); else none
 
 
-def _q1_calls(old: dict | None, got: dict, name: str, nb) -> dict:
-    """The Q1 record of notebook ``name`` added to ``old``: each call attributed to the cell that ran it. A call made
-    while IPython's count was k comes from the cell shown as In [k - 1] (the count moves on as a cell starts)."""
-    by_count = {c.execution_count: i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count}
-    out = old or {"cells": {}, "tampered": [], "forged": 0}
-    for count, fn in got.get("calls", []):
-        i = by_count.get(count - 1) if isinstance(count, int) else None
-        if i is not None and fn not in out["cells"].setdefault((name, i), []):
-            out["cells"][(name, i)].append(fn)
-    out["tampered"] += [t for t in got.get("tampered", []) if t not in out["tampered"]]
-    out["forged"] += got.get("forged", 0)
-    out["signed"] = out.get("signed", False) or got.get("signed", False)
+@dataclass(frozen=True)
+class Plan:
+    """What a question's ``cells`` may need: the run's nonce (the guard's reports carry it) and where the grader
+    wants the question's models pickled (``exports``: question name -> path)."""
+
+    nonce: str
+    exports: dict = field(default_factory=dict)
+
+
+def _probe_plan(qsets, questions, plan: Plan) -> list:
+    """(position among the notebook's own cells, [question name, reports?], cell) of every cell the grader inserts
+    for ``questions`` (modules with ``cells``; the guard, inserted first of all, is not among them)."""
+    out = []
+    for q in questions:
+        for ins in q.cells(plan) if hasattr(q, "cells") else ():
+            sec = [i for i, qs in enumerate(qsets) if q.NUMBER in qs and (ins.shared or len(qs) == 1)]
+            if sec:
+                out.append((sec[-1] + 1 if ins.after else sec[0], [q.NAME, ins.reports], ins.cell))
+            elif ins.anywhere:
+                out.append((len(qsets) if ins.after else 0, [q.NAME, ins.reports], ins.cell))
     return out
 
 
-def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, content: tuple,
-                   progress: bool = True, keep: list | None = None, model_exports: dict | None = None) -> RunRecord:
-    """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``content``: the questions, for
-    ``sections.cell_questions``; ``keep``: a list that receives each executed notebook (``nbformat`` node);
-    ``model_exports``: {"q4" | "q5": path}, where the cell after each of the Q4 and Q5 sections pickles the kernel's
-    models (``probes.run_models_apart`` runs them). ``MachineError`` when the kernel starts for no notebook, the canary
-    included."""
+def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: float, questions: tuple,
+                   progress: bool = True, keep: list | None = None, exports: dict | None = None) -> RunRecord:
+    """Run ``notebooks`` (paths below ``root``) afresh through ``executor``; ``questions``: the question modules
+    (their ``CONTENT`` splits a notebook without headings, their ``cells`` are inserted around their sections and their
+    ``collect`` merges what those cells report, into ``RunRecord.kernel``); ``keep``: a list that receives each
+    executed notebook (``nbformat`` node); ``exports``: question name -> where its cells pickle its models.
+    ``MachineError`` when the kernel starts for no notebook, the canary included."""
     t0 = time.monotonic()
     rec = RunRecord()
     old_files = png_files(root)
@@ -254,12 +253,9 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
         except Exception as e:  # noqa: BLE001 -- a TA's grader reports, it does not crash
             rec.problems.append(f"{name} is not a readable notebook ({e.__class__.__name__})")
             continue
-        qsets = cell_questions(nb, content, nb_path.stem)
+        qsets = cell_questions(nb, tuple((q.NUMBER, q.CONTENT) for q in questions), nb_path.stem)
         n_own = len(nb.cells)
-        # the watch goes before the Q2 section, the graph probe right after it (a later cell may overwrite its
-        # tensors); without a Q2 section, at the start and at the end. The model watch goes before the Q4 (or Q5)
-        # section, a cell that takes the models out after each of the Q4 and Q5 sections.
-        plan = _probe_plan(qsets, nonce, model_exports or {})
+        plan = _probe_plan(qsets, questions, Plan(nonce, exports or {}))
         for pos, tag, cell in sorted(plan, key=lambda p: p[0], reverse=True):
             cell.metadata["quiz1_tag"] = tag
             nb.cells.insert(pos, cell)
@@ -294,17 +290,10 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
             rec.interrupted |= run.interrupted
             if run.stopped_at is not None:
                 rec.stopped |= {(name, own.index(i)) for i in range(run.stopped_at, len(nb.cells)) if i in own}
-        q1_got = None
+        reported = {}
         for i, tag in tags.items():
-            if tag == "q2":
-                got = guard_result(nb.cells[i], nonce, key)
-                if got is not None:
-                    old = rec.probe or {"tensors": [], "tampered": [], "forged": 0}
-                    rec.probe = {"tensors": old["tensors"] + list(got.get("tensors", [])),
-                                 "tampered": old["tampered"] + [t for t in got.get("tampered", []) if t not in old["tampered"]],
-                                 "forged": old["forged"] + got["forged"], "signed": got["signed"]}
-            elif tag == "q1":
-                q1_got = guard_result(nb.cells[i], nonce, key)
+            if tag != "guard" and tag[1] and (got := guard_result(nb.cells[i], nonce, key)) is not None:
+                reported[tag[0]] = got
             elif tag == "guard" and (fault := next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[i].get(
                     "outputs", []) if o.get("output_type") == "error"), None)):
                 rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the Q1 call record and the Q2 "
@@ -332,8 +321,9 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                 earlier.append((where, cell.source))  # what a later NameError may be a knock-on of
             text, plots = output_text(cell)
             rec.cells.append(Cell(name, i, where, cell.source, qs, text, plots, cell.execution_count is not None, err))
-        if q1_got is not None:
-            rec.q1_calls = _q1_calls(rec.q1_calls, q1_got, name, nb)
+        for q in questions:     # after the grader's cells are gone: a report may name the notebook's own cells
+            if q.NAME in reported:
+                rec.kernel[q.NAME] = q.collect(rec.kernel.get(q.NAME), reported[q.NAME], name, nb)
     for rel, p in png_files(root).items():
         im = read_png(p)
         if im is None:

@@ -17,6 +17,7 @@ import dataclasses
 import secrets
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -25,9 +26,8 @@ from .datasets import place_ta_data, write_q6_variant, write_variant
 from .evidence import Evidence, Variant
 from .execution import run_submission
 from .layout import extract_submission
-from .probes import run_models_apart, run_q7_apart
-from .questions import content, modules
-from .reference import data_answers, q4_points, q5_points, reference_for
+from .questions import modules
+from .reference import data_answers, reference_for
 from .report import GradeReport
 
 SHOWN = "shown on purpose: the quiz's own error, before the fix"
@@ -47,33 +47,17 @@ def q6_deltas(pngs: dict, images: dict) -> dict:
     return out
 
 
-def q5_inputs(x, at=None) -> dict:
-    """The points ``at`` (m,) (default: the data's x (n,)) as a student's Q5 model is fed them, (m, 1) each: as given,
-    and as the common input normalisations, with the data's own statistics (a model trained on normalised x is
-    right on those)."""
-    at = (x if at is None else at)[:, None]                             # (m, 1)
-    lo, hi = x.min(), x.max()
-    return {"x": at, "x standardised": (at - x.mean()) / (x.std() or 1.0),
-            "x scaled to [0, 1]": (at - lo) / ((hi - lo) or 1.0),
-            "x scaled to [-1, 1]": 2 * (at - lo) / ((hi - lo) or 1.0) - 1}
+@dataclass
+class Apart:
+    """What a question's ``apart(ctx)`` may use to run something of the notebook apart from it, after the run: the run,
+    quiz1's answers, where the models were pickled (question name -> path), the executor (the sandbox), and
+    ``shared``, for work two questions share (Q4's and Q5's models are evaluated in one pair of kernels)."""
 
-
-def models_apart(ref, exports: dict, executor) -> dict:
-    """The Q4 and Q5 models the run pickled, evaluated in fresh kernels on inputs drawn now (``run_models_apart``):
-    ``RunRecord.models`` plus "q4_points" ({file: (P, shipped)}) and "q5_x" ((x (m,), kind (m,)), ``q5_points``)."""
-    import numpy as np
-
-    rng = np.random.default_rng(secrets.randbits(64))
-    points = q4_points(ref, rng)
-    xq = q5_points(ref.q5_sets[0], rng) if ref.q5_sets is not None else None
-    got = run_models_apart(exports, points, q5_inputs(ref.q5_sets[0], xq[0]) if xq is not None else {}, executor)
-    return {**got, "q4_points": points, "q5_x": xq}
-
-
-def _xinits() -> tuple:
-    """Where Q7 is checked: the quiz's xinit = 1 and two values the notebook cannot know in advance."""
-    rng = secrets.SystemRandom()
-    return (1.0, round(rng.uniform(0.3, 0.9), 4), round(rng.uniform(1.1, 2.5), 4))
+    run: object
+    ref: object
+    exports: dict
+    executor: object
+    shared: dict = field(default_factory=dict)
 
 
 def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: float = 1800, trust_model: bool = False,
@@ -101,7 +85,6 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
     executor = executor or run_notebook
     zip_path = Path(zip_path)
     t0 = time.monotonic()
-    xinits = _xinits()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="quiz1-grade-")))
         data_root = stack.enter_context(opened_input(data)) if data is not None else None
@@ -109,7 +92,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         root, problems = layout.root, list(layout.problems)
         placed, caveats = place_ta_data(root, data_root, Path(model) if model is not None else None)
         problems += placed
-        ref = reference_for(root, trust_model=trust_model, model_path=model, xinits=xinits)
+        ref = reference_for(root, trust_model=trust_model, model_path=model)
         refs = {q.NAME: q.reference(root) for q in modules() if hasattr(q, "reference")}   # before the run
         vroot = vref = None
         vrefs = {}
@@ -126,16 +109,17 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"
         kept = []
         token = secrets.token_hex(8)
-        exports = {q: root.resolve() / f".quiz1-models-{token}-{q}.pkl" for q, has in
-                   (("q4", ref.q4_clouds), ("q5", ref.q5_sets)) if has}
+        exports = {q.NAME: root.resolve() / f".quiz1-models-{token}-{q.NAME}.pkl" for q in modules()
+                   if hasattr(q, "wants_models") and q.wants_models(ref)}
 
         def main_run():
             return run_submission(root, layout.notebooks, executor, timeout=timeout, budget=budget, progress=progress,
-                                  content=content(), keep=kept, model_exports=exports)
+                                  questions=modules(), keep=kept, exports=exports)
 
         def variant_run():
             vnbs = [vroot / p.relative_to(root) for p in layout.notebooks]
-            return run_submission(vroot, vnbs, executor, timeout=timeout, budget=budget, content=content(), progress=False)
+            return run_submission(vroot, vnbs, executor, timeout=timeout, budget=budget, questions=modules(),
+                                  progress=False)
 
         variant = None
         if vroot is not None and parallel:
@@ -148,12 +132,9 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         if vroot is not None:
             variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits, vrefs)
         problems += run.problems
-        if exports and not run.interrupted:
-            run.models = models_apart(ref, exports, executor)
-        q7_sources = [c.source for c in run.cells if 7 in c.questions]
-        q7 = run_q7_apart(q7_sources, xinits, executor, notebook=[c.source for c in run.cells]) \
-            if q7_sources and not run.interrupted else None
-        if q7 is not None and not q7["started"] or not run.models.get("started", True):
+        ctx = Apart(run, ref, exports, executor)     # what the questions run apart from the notebook
+        apart = {q.NAME: q.apart(ctx) for q in modules() if hasattr(q, "apart") and not run.interrupted}
+        if any(a is not None and not a.get("started", True) for a in apart.values()):
             from .canary import MachineError, self_check
 
             problem = self_check(executor)
@@ -163,7 +144,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             Path(keep_dir).mkdir(parents=True, exist_ok=True)
             for k, nb in enumerate(kept):
                 nbformat.write(nb, Path(keep_dir) / f"{zip_path.stem}{'' if k == 0 else f'-{k + 1}'}.ipynb")
-        ev = Evidence(run, ref, variant, {"Q7": q7}, refs)
+        ev = Evidence(run, ref, variant, apart, refs)
         questions = {q.NAME: q.verdict(ev) for q in modules()}
         for q in modules():      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
             excused = q.excused(ev, questions[q.NAME]) if hasattr(q, "excused") else None

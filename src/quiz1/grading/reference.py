@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,10 +195,17 @@ def q7_expected(xinits) -> dict:
     return out
 
 
-def reference_for(root: Path, trust_model: bool = False, model_path: Path | None = None, xinits=(1.0,)) -> Reference:
+def draw_xinits() -> tuple:
+    """Where Q7 is checked: the quiz's xinit = 1 and two values the notebook cannot know in advance."""
+    rng = secrets.SystemRandom()
+    return (1.0, round(rng.uniform(0.3, 0.9), 4), round(rng.uniform(1.1, 2.5), 4))
+
+
+def reference_for(root: Path, trust_model: bool = False, model_path: Path | None = None, xinits=None) -> Reference:
     """quiz1's answers for the submission extracted at ``root`` (never raises on bad data: says what is missing).
 
-    ``model_path``: the TA's M (default: the ``model.pth`` found in ``root``); ``xinits``: where Q7 is checked."""
+    ``model_path``: the TA's M (default: the ``model.pth`` found in ``root``); ``xinits``: where Q7 is checked
+    (default: ``draw_xinits``)."""
     missing = {}
     answers = data_answers(root, missing)
     model = None
@@ -216,7 +224,7 @@ def reference_for(root: Path, trust_model: bool = False, model_path: Path | None
                                    "only with --trust-model")
         except Exception as e:  # noqa: BLE001 -- a student's file must not stop the grading
             missing["Q6 model"] = f"Q_6/model.pth cannot be loaded ({e.__class__.__name__})"
-    at = q7_expected(sorted({1.0, *map(float, xinits)}))
+    at = q7_expected(sorted({1.0, *map(float, draw_xinits() if xinits is None else xinits)}))
     readings, claim = q2_readings()
     return Reference(answers["q1_mean"], answers["q1_total"], answers["q1_per_sample"], readings, claim,
                      answers["q6_images"], model, at[1.0], missing, at, **model_data(root, missing))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from ..evidence import Evidence
-from ..execution import Cell
+from ..execution import Cell, Insert, Plan
+from ..probes import guard_call_cell
 from ..report import Verdict
 from ..values import Printed, literal_in_code, matches, numbers
 
@@ -26,6 +27,27 @@ SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a lin
 REPR_NOISE = re.compile(r"tensor|array|dtype|float\d*|int\d*|grad_fn=<\w*>|device='?\w*'?|requires_grad|np\.|True|False")
 OTHER_CANDIDATES = 3
 ALIASES = {"torch.nn.functional.": "F."}
+
+
+def cells(plan: Plan) -> list[Insert]:
+    """The guard's call recorder around the section (every cell Q1 shares too): started before it, its record after."""
+    return [Insert(guard_call_cell(plan.nonce, "q1_start"), after=False, shared=True),
+            Insert(guard_call_cell(plan.nonce, "q1_report"), after=True, reports=True, shared=True)]
+
+
+def collect(old: dict | None, got: dict, name: str, nb) -> dict:
+    """The Q1 record of notebook ``name`` added to ``old``: each call attributed to the cell that ran it. A call made
+    while IPython's count was k comes from the cell shown as In [k - 1] (the count moves on as a cell starts)."""
+    by_count = {c.execution_count: i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count}
+    out = old or {"cells": {}, "tampered": [], "forged": 0}
+    for count, fn in got.get("calls", []):
+        i = by_count.get(count - 1) if isinstance(count, int) else None
+        if i is not None and fn not in out["cells"].setdefault((name, i), []):
+            out["cells"][(name, i)].append(fn)
+    out["tampered"] += [t for t in got.get("tampered", []) if t not in out["tampered"]]
+    out["forged"] += got.get("forged", 0)
+    out["signed"] = out.get("signed", False) or got.get("signed", False)
+    return out
 
 
 def _hits(text: str, mean: float, total: float, per_sample) -> list[tuple[int, str, Printed | None]]:
@@ -97,7 +119,7 @@ def verdict(ev: Evidence) -> Verdict:
 def _library(ev: Evidence, c: Cell) -> str | None:
     """Why the Q1 value needs a human, from the grader's record of the library functions the Q1 section's cells
     (and ``c``, the cell that printed it) called at run time; None when they called none."""
-    rec = ev.run.q1_calls
+    rec = ev.run.kernel.get(NAME)
     if rec is None:
         return ("the grader's record of the library functions the Q1 section called did not come back "
                 "(no Q1 section, or the run stopped in it): a human should check it is computed from scratch")

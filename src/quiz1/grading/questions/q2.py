@@ -14,13 +14,29 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
-from ..probes import figure1_tensors
+from ..execution import Insert, Plan
+from ..probes import figure1_tensors, guard_call_cell
 from ..report import Verdict
 from ..values import literal_in_code, matches, vector_matches, vectors
 
 NAME, NUMBER = "Q2", 2
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"torchviz|make_dot|compute_tree|\[\s*4\.?\s*,\s*5\.?\s*,\s*6\.?\s*\]")
+
+
+def cells(plan: Plan) -> list[Insert]:
+    """The watch before the section, the graph probe right after it (a later cell may overwrite its tensors);
+    without a Q2 section, at the notebook's start and end."""
+    return [Insert(guard_call_cell(plan.nonce, "watch"), after=False, anywhere=True),
+            Insert(guard_call_cell(plan.nonce, "graph"), after=True, reports=True, anywhere=True)]
+
+
+def collect(old: dict | None, got: dict, name: str, nb) -> dict:
+    """The graph probe's reports of the notebooks, merged: {"tensors", "tampered", "forged", "signed"}."""
+    old = old or {"tensors": [], "tampered": [], "forged": 0}
+    return {"tensors": old["tensors"] + list(got.get("tensors", [])),
+            "tampered": old["tampered"] + [t for t in got.get("tampered", []) if t not in old["tampered"]],
+            "forged": old["forged"] + got["forged"], "signed": got["signed"]}
 
 
 def _fmt(v) -> str:
@@ -33,7 +49,7 @@ def _tensor(t: dict) -> str:
 
 
 def verdict(ev: Evidence) -> Verdict:
-    drawn = figure1_tensors(ev.run.probe)     # the kernel's tensors torchviz draws as Figure 1
+    drawn = figure1_tensors(ev.run.kernel.get(NAME))     # the kernel's tensors torchviz draws as Figure 1
     readings = ev.ref.q2_readings
     expected = " or ".join(_fmt(r.output) for r in readings) + " (one per program drawn as Figure 1)"
     claim = "no program drawn as Figure 1 reproduces the statement's [7, 11, 17] at [1, 2, 3]"
@@ -53,7 +69,7 @@ def verdict(ev: Evidence) -> Verdict:
             break
     held = [(t, rd) for t in drawn for rd in readings
             if len(t.get("value", [])) == 3 and np.allclose(t["value"], rd.output, rtol=1e-5)]
-    probe = ev.run.probe or {}
+    probe = ev.run.kernel.get(NAME) or {}
     if found is not None and (probe.get("tampered") or probe.get("forged")):
         c, vals, text, inside = found
         what = ", ".join(probe.get("tampered", [])[:4]) or "outputs forged in the grader's name"
@@ -73,7 +89,7 @@ def verdict(ev: Evidence) -> Verdict:
         if drawn:
             seen = ", ".join(f"{_tensor(t)} = {_fmt(t['value'][:3])}" for t in drawn[:3])
             why = f"the kernel's tensors drawn as Figure 1 ({seen}) do not hold this value: a human should decide"
-        elif ev.run.probe is None:
+        elif ev.run.kernel.get(NAME) is None:
             why = "the grader's graph probe did not run (the run stopped before it): a human should decide"
         else:
             return Verdict("wrong", where, expected, "no program computes it: no tensor the notebook holds or "

@@ -15,15 +15,35 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
+from ..execution import Insert, Plan
+from ..probes import model_export_cell, model_watch_cell
 from ..reference import EXACT_REL
 from ..report import Verdict
 from ..values import numbers
+from .models import evaluated
 
 NAME, NUMBER = "Q4", 4
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"Q_4\b|Q1Q4I[123]|encoder|decoder", re.I)
 WORSE_THAN_LINEAR = 1.5   # an MSE over 1.5 x the best linear encoder's (PCA to D - 1): a network that learned nothing
 MEMORISED = 10     # exact on the zip's points, over 10 x the exactness bound on new points: a memorised table
+
+
+def cells(plan: Plan) -> list[Insert]:
+    """The model watch before the section, the export of the kernel's models after it (``kernel/models.py``), when
+    the grader wants them (``plan.exports``)."""
+    path = plan.exports.get(NAME)
+    return [Insert(model_watch_cell(), after=False), Insert(model_export_cell(path), after=True)] if path else []
+
+
+def wants_models(ref) -> bool:
+    """Does the grader take this section's models out of the kernel (the data to run them on is there)?"""
+    return bool(ref.q4_clouds)
+
+
+def apart(ctx) -> dict:
+    """The section's models run apart from the notebook (``models.evaluated``, shared with Q5)."""
+    return evaluated(ctx)
 
 
 def measures(ev: Evidence) -> dict:
@@ -37,7 +57,7 @@ def measures(ev: Evidence) -> dict:
 
     out = {}
     printed = {int(p.value) for c in ev.section(NUMBER) for p in numbers(c.text) if float(p.value).is_integer()}
-    models = ev.run.models
+    models = (ev.apart.get(NAME) or {})
     for fname, X in ev.ref.q4_clouds.items():
         P, shipped = models.get("q4_points", {}).get(fname, (X, np.ones(len(X), bool)))
         fresh = ~shipped
@@ -87,7 +107,7 @@ def verdict(ev: Evidence) -> Verdict:
                 "parameters, every number the model reads counted (limits 10,000 / 10,000 / 100,000)")
     m = ev.measures(NAME)
     files = list(ev.ref.q4_clouds)
-    apart = "; ".join(f"{w}" for q, w in ev.run.models.get("notes", {}).items() if q == "q4")
+    apart = "; ".join(f"{w}" for q, w in (ev.apart.get(NAME) or {}).get("notes", {}).items() if q == "q4")
     if not m:
         v = ev.shown(NUMBER)
         why = ("no encoder and decoder found: none among the notebook's models and functions (taken out of the "

@@ -12,7 +12,10 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
+from ..execution import Insert, Plan
+from ..probes import model_export_cell, model_watch_cell
 from ..report import Verdict
+from .models import evaluated
 
 NAME, NUMBER = "Q5", 5
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
@@ -24,6 +27,13 @@ LINEAR_OPS = {"linear", "addmm", "matmul", "mm", "__matmul__", "bmm"}
 ACTIVATIONS = {"relu", "relu_", "tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "softplus", "selu", "sin", "cos",
                "celu", "hardtanh", "relu6", "mish", "softsign", "logsigmoid", "hardswish", "prelu", "rrelu",
                "threshold", "hardsigmoid", "tanh_", "sigmoid_"}
+
+
+def cells(plan: Plan) -> list[Insert]:
+    """The model watch before the section, the export of the kernel's models after it (``kernel/models.py``), when
+    the grader wants them (``plan.exports``)."""
+    path = plan.exports.get(NAME)
+    return [Insert(model_watch_cell(), after=False), Insert(model_export_cell(path), after=True)] if path else []
 
 
 def _layers(c: dict) -> dict:
@@ -41,6 +51,16 @@ def _layers(c: dict) -> dict:
     return {"hidden": len(lin) - 1, "activations": list(dict.fromkeys(acts)), "all_activated": all(gaps)}
 
 
+def wants_models(ref) -> bool:
+    """Does the grader take this section's models out of the kernel (the data to run them on is there)?"""
+    return bool(ref.q5_sets is not None)
+
+
+def apart(ctx) -> dict:
+    """The section's models run apart from the notebook (``models.evaluated``, shared with Q4)."""
+    return evaluated(ctx)
+
+
 def measures(ev: Evidence) -> dict | None:
     """The notebook's best model of f against quiz1's reference, run apart from the notebook at x the grader drew
     after the run: {"name", "params", "rmse" (between the data's x, relative to the range of (alpha, beta)),
@@ -53,14 +73,14 @@ def measures(ev: Evidence) -> dict | None:
     if ev.ref.q5_sets is None:
         return None
     x, ab = ev.ref.q5_sets
-    xq, kind = ev.run.models.get("q5_x") or (x, np.zeros(len(x), int))
+    xq, kind = (ev.apart.get(NAME) or {}).get("q5_x") or (x, np.zeros(len(x), int))
     refs = reference_pairings(x, ab)
     span = float(max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))) or 1.0
     o = np.argsort(x, kind="stable")
     data, inside, beyond = kind == 0, (kind == 1) | (kind == 2), kind == 3
     inside = inside if inside.any() else data
     tried = []
-    for c in ev.run.models.get("q5", []):
+    for c in (ev.apart.get(NAME) or {}).get("q5", []):
         P = np.asarray(c.get("output", []), dtype=float)
         if P.shape != (len(xq), 2) or not (c.get("mlp_numbers") or c.get("kind") == "sklearn"):
             continue                                    # Q5 asks for a network: no linear layer, no MLP
@@ -124,7 +144,7 @@ def verdict(ev: Evidence) -> Verdict:
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (ev.ref.missing.get(NAME), v.note)
                                                                 if x))
         if v.status in ("error", "missing") or MODEL_CODE.search(sec):
-            apart = ev.run.models.get("notes", {}).get("q5")
+            apart = (ev.apart.get(NAME) or {}).get("notes", {}).get("q5")
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (
                 "no model with 1 input, 2 outputs and linear layers found among the notebook's models (taken out "
                 "of the kernel after the Q5 section and run apart)" + (f" ({apart})" if apart else ""), v.note)

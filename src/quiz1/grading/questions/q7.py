@@ -10,13 +10,22 @@ from __future__ import annotations
 import re
 
 from ..evidence import Evidence
-from ..probes import class_sources
+from ..probes import class_sources, run_q7_apart
 from ..report import Verdict
 
 NAME, NUMBER = "Q7", 7
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"class\s+G\b|retain_graph|well done|backward through the graph")
 QUIZ_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
+
+
+def apart(ctx) -> dict | None:
+    """The Q7 section's classes run apart from the notebook with the quiz's main block, at the xinit values of the
+    reference (``probes.run_q7_apart``); None without a Q7 section."""
+    sources = [c.source for c in ctx.run.cells if NUMBER in c.questions]
+    if not sources:
+        return None
+    return run_q7_apart(sources, tuple(ctx.ref.q7_grads_at), ctx.executor, notebook=[c.source for c in ctx.run.cells])
 
 
 def verdict(ev: Evidence) -> Verdict:
