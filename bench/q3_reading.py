@@ -9,7 +9,7 @@ grader gives (`correct`, `wrong`, or `unverified` when it cannot read the formul
 import argparse
 import time
 
-from quiz1.grading.equivalence import check_q3
+from quiz1.grading.questions.equivalence import check_q3
 
 NOTATIONS = {
     "component form, sum over j, \\hat y, w_ij, v_j":

@@ -3,7 +3,7 @@
 Grades student-style zips with a Q4 and a Q5 section (the honest notebook of tests/test_q45_out_of_reach.py, and the
 exact formulas and trained MLP of tests/test_open_questions.py) against the tests' stand-in data, or the real data
 (--data), sandboxed, no variant run, and prints per zip: the whole grading, the evaluation in fresh kernels
-(``grade.models_apart``: the Q4 encoders and Q5 models in one kernel, the Q4 decoders in a second), and the search
+(``questions.models.run_models_apart``: the Q4 encoders and Q5 models in one kernel, the Q4 decoders in a second), and the search
 for quiz1's exact charts of the three Q4 files (``reference.exact_chart``, paid once per data set: it is cached).
 
     python bench/q45_apart.py [--data QUIZ_DATA] [--no-sandbox]
@@ -37,7 +37,8 @@ def main() -> None:
     ap.add_argument("--no-sandbox", action="store_true")
     a = ap.parse_args()
     from quiz1.grading import grade, reference
-    from quiz1.grading.batch import Options, make_executor
+    from quiz1.grading.cohort.batch import Options, make_executor
+    from quiz1.grading.questions import models
 
     new = constants(TESTS / "test_q45_out_of_reach.py")
     old = constants(TESTS / "test_open_questions.py")
@@ -47,7 +48,7 @@ def main() -> None:
         "memorisers + MLP times 0": (new["Q4_MEMORISERS"], new["Q5_TIMES_ZERO"]),
     }
     spent = []
-    original = grade.models_apart
+    original = models.run_models_apart
 
     def timed(*args, **kwargs):
         t0 = time.monotonic()
@@ -55,7 +56,7 @@ def main() -> None:
             return original(*args, **kwargs)
         finally:
             spent.append(time.monotonic() - t0)
-    grade.models_apart = timed
+    models.run_models_apart = timed
     with tempfile.TemporaryDirectory(prefix="quiz1-bench-") as tmp:
         tmp = Path(tmp)
         data = Path(a.data) if a.data else seeded_data(tmp / "data")

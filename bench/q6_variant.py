@@ -28,8 +28,8 @@ import torch
 
 from quiz1.data.standin import digit_pool, write_standin
 from quiz1.data.standin_model import ensure_standin_model
-from quiz1.grading.datasets import write_q6_variant
 from quiz1.grading.questions.q6 import L2_MOST, SAME_CHANGE, _same_change
+from quiz1.grading.running.datasets import write_q6_variant
 from quiz1.solvers.mnist_model import load_model
 
 

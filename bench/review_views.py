@@ -28,7 +28,7 @@ def synthetic_class(out: Path, n: int) -> None:
     from PIL import Image
 
     from quiz1.grading import gradebook
-    from quiz1.grading.rubric import load_rubric
+    from quiz1.grading.marks.rubric import load_rubric
 
     buf = io.BytesIO()
     Image.fromarray((np.random.default_rng(0).random((28, 28)) * 255).astype(np.uint8)).save(buf, format="PNG")
@@ -60,7 +60,7 @@ def main() -> None:
     a = ap.parse_args()
     import uvicorn
 
-    from quiz1.grading.review import make_app
+    from quiz1.grading.marks.review import make_app
 
     with tempfile.TemporaryDirectory(prefix="quiz1-review-bench-") as tmp:
         out = Path(tmp)

@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
     a = ap.parse_args()
-    from quiz1.grading.similarity import QUIZ_CODE, load_class, similar_pairs, write_similarity
+    from quiz1.grading.cohort.similarity import QUIZ_CODE, load_class, similar_pairs, write_similarity
 
     rng = random.Random(0)
     words = [f"w{k}" for k in range(2000)]

@@ -19,9 +19,9 @@ from urllib.request import Request, urlopen
 
 import nbformat
 
-from quiz1.grading import gradebook
-from quiz1.grading.review import make_app
-from quiz1.grading.rubric import load_rubric
+from quiz1.grading.marks import gradebook
+from quiz1.grading.marks.review import make_app
+from quiz1.grading.marks.rubric import load_rubric
 
 QS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

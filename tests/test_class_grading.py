@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from quiz1.cli import main
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import Q1_NUMPY, Q7_FIXED, code, make_zip, md
 
 pytestmark = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -153,7 +153,7 @@ def test_rerun_skips_graded_zips_and_force_redoes_them(tmp_path, data, capsys):
     assert main(args) == 0
     rep = json.loads((out / "A2000001A.json").read_text())
     assert rep["questions"]["Q7"]["status"] == "correct"
-    from quiz1.grading.gradebook import items
+    from quiz1.grading.marks.gradebook import items
 
     marks = {it["question"]: it for it in items(out)}
     assert (marks["Q1"]["marks"], marks["Q1"]["marked_by"]) == (2, "alice")     # the TA's mark survives the re-run

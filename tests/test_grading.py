@@ -13,10 +13,10 @@ import pytest
 
 from quiz1.cli import main
 from quiz1.grading import grade_submission
-from quiz1.grading.layout import extract_submission
 from quiz1.grading.questions import content
-from quiz1.grading.sections import cell_questions
-from quiz1.grading.values import matches, numbers, read_number, vectors
+from quiz1.grading.reading.sections import cell_questions
+from quiz1.grading.reading.values import matches, numbers, read_number, vectors
+from quiz1.grading.running.layout import extract_submission
 from students import Q1_NUMPY, Q1_TORCH_TOTAL, Q6_ATTACK, Q7_FIXED, Q7_RETAIN, code, make_zip, md, q1_losses, seeded_data
 
 # Figure 1 written out by hand, in two students' styles: the natural reading, and one with the subtraction's

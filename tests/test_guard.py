@@ -17,17 +17,19 @@ import numpy as np
 import pytest
 import torch
 
-from quiz1.grading import grade_submission, kernel
-from quiz1.grading.batch import Options, make_executor
+from quiz1.grading import grade_submission
+from quiz1.grading.cohort.batch import Options, make_executor
 from quiz1.grading.evidence import Evidence
-from quiz1.grading.execution import Cell, RunRecord
-from quiz1.grading.kernel import guard, q7
-from quiz1.grading.probes import figure1_tensors, q7_definitions
 from quiz1.grading.questions import q1, q2
 from quiz1.grading.questions import q7 as question7
+from quiz1.grading.questions.q2 import figure1_tensors
+from quiz1.grading.questions.q7 import q7_definitions
 from quiz1.grading.reference import Q2Reading, Reference
 from quiz1.grading.report import printable
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.running import kernel
+from quiz1.grading.running.execution import Cell, RunRecord
+from quiz1.grading.running.kernel import guard, q7
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import Q7_FIXED, code, make_zip, md, q1_losses, seeded_data
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -304,7 +306,7 @@ def test_q7_definitions_take_the_notebooks_imports_and_the_constants_the_class_r
 def test_the_variant_replaces_every_copy_of_the_quiz_files(tmp_path, standin_dir):
     """A student's own copy of the download beside Q_1/ gets the variant too; a file that only looks alike does not,
     and a symlink is not followed."""
-    from quiz1.grading.datasets import write_variant
+    from quiz1.grading.running.datasets import write_variant
 
     root = tmp_path / "sub"
     for folder in ("Q_1", "Quizz_data/Q1"):
@@ -325,7 +327,7 @@ def test_the_variant_replaces_every_copy_of_the_quiz_files(tmp_path, standin_dir
 
 
 def test_the_main_notebook_is_the_one_named_by_the_id(tmp_path, standin_dir):
-    from quiz1.grading.layout import extract_submission
+    from quiz1.grading.running.layout import extract_submission
 
     z = make_zip(tmp_path / "A9500001A.zip", standin_dir, {"A9500001A-extra.ipynb": [code("x = 1")],
                                                            "A9500001A.ipynb": [md("## Question 1")]})
@@ -657,7 +659,7 @@ def test_honest_columns_bare_mean_two_notebooks_and_ansi_in_the_class_report(tmp
     """Graded as a class (``grade_class``): Q1's mean printed bare, once; Q2 with (3, 1) tensors; Q7 fixed after
     `import torch` elsewhere. An extra notebook raises with ANSI colours: <stem>.ipynb holds the main notebook, and
     neither report.html nor the JSON carries an escape character."""
-    from quiz1.grading.batch import grade_class
+    from quiz1.grading.cohort.batch import grade_class
 
     q1 = LOAD + "m = z.max(1, keepdims=True)\nl = m[:, 0] + np.log(np.exp(z - m).sum(1)) - (y * z).sum(1)\nprint(l.mean())"
     cells = [code("import torch"), md("## Question 1"), code(q1), md("## Question 2"), code(HONEST_Q2_COLUMNS),

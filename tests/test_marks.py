@@ -9,9 +9,9 @@ import io
 import pytest
 
 from quiz1.cli import main
-from quiz1.grading import gradebook
-from quiz1.grading.export import class_marks, fill_canvas, marks_csv
-from quiz1.grading.rubric import load_rubric
+from quiz1.grading.marks import gradebook
+from quiz1.grading.marks.export import class_marks, fill_canvas, marks_csv
+from quiz1.grading.marks.rubric import load_rubric
 
 QS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")
 THREE = '"three"'   # a mark written as a word
@@ -147,7 +147,7 @@ def test_a_grading_process_that_dies_is_that_zips_row():
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
-    from quiz1.grading.batch import _result
+    from quiz1.grading.cohort.batch import _result
 
     fut = Future()
     fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
@@ -207,8 +207,8 @@ def asgi_get(app, path):
 def test_a_flagged_item_waits_for_a_human_in_the_report_the_review_page_and_the_export(tmp_path, capsys):
     """Item 8: a TA's mark whose verdict changed under it (flagged) is not done: report.html lists it, the review page
     does not count it reviewed, and export refuses (or, told to, leaves that student's cell as it was)."""
-    from quiz1.grading.batch import write_sheet
-    from quiz1.grading.review import make_app
+    from quiz1.grading.cohort.batch import write_sheet
+    from quiz1.grading.marks.review import make_app
 
     all_correct = {q: "correct" for q in QS}
     graded_class(tmp_path, full_report("A0000001A.zip", "A0000001A", **all_correct),

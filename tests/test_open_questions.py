@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from quiz1.grading import grade_submission
-from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.equivalence import check_q3
-from quiz1.grading.latex_math import gradient_side, statements
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.cohort.batch import Options, make_executor
+from quiz1.grading.questions.equivalence import check_q3
+from quiz1.grading.questions.latex_math import gradient_side, statements
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import code, make_zip, md, seeded_data
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -104,7 +104,7 @@ def test_q3_what_needs_a_human_stays_unverified():
 
 def test_q3_the_reference_points_hold_the_hand_derivation():
     """The check's points against the gradient written out by hand here: (sigma(s) - y) W1 (1[f > 0] + W2)."""
-    from quiz1.grading.equivalence import points
+    from quiz1.grading.questions.equivalence import points
 
     pts = points()
     assert {(bool(p.f[0] > 0), bool(p.f[1] > 0)) for p in pts} == {(a, b) for a in (0, 1) for b in (0, 1)}
@@ -322,7 +322,7 @@ def test_untrained_models_an_identity_a_lookup_and_partial_derivations(tmp_path,
 def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
     """Exact first (fewest parameters first), then networks by loss, then parameters; too large last; the Q5 plot is
     shown for a Q5 that is not correct. The order is written here by hand."""
-    from quiz1.grading.batch import report_html
+    from quiz1.grading.cohort.batch import report_html
     from quiz1.grading.questions.q4 import ranking as q4_ranking
 
     def rep(sid, rows, q5=None, q5_status="correct"):
@@ -345,7 +345,7 @@ def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
 
 
 def test_the_review_page_draws_q5_from_the_report(tmp_path):
-    from quiz1.grading.review import _figure
+    from quiz1.grading.marks.review import _figure
 
     x = np.linspace(0, 1, 20)
     (tmp_path / "A1.json").write_text(json.dumps({"measures": {"Q5": {"x": x.tolist(), "pred": np.c_[x, x].tolist(),
@@ -369,7 +369,7 @@ SPHERE_LINE_MD = [r"The first three coordinates on the unit sphere, the fourth f
 def test_markdown_encoders_round_trip_when_exact_and_only_then():
     """Hand-made data on the unit circle, the unit sphere and the sphere times a line: each cell's equations give an
     exact round trip on its own file and nothing on the others; atan(y / x) loses the quadrant (not exact)."""
-    from quiz1.grading.encoder_formulas import markdown_round_trips
+    from quiz1.grading.questions.encoder_formulas import markdown_round_trips
 
     rng = np.random.default_rng(0)
     t = rng.uniform(-np.pi, np.pi, 200)
@@ -404,9 +404,9 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     """f(x) = (cos x, sin x) on an arc, written here; the model's outputs as the probe would send them: exact in
     either orientation (correct), 5% of the range off (a human), 30% off (wrong), one hidden layer (a human)."""
     from quiz1.grading.evidence import Evidence
-    from quiz1.grading.execution import RunRecord
     from quiz1.grading.questions import q5
     from quiz1.grading.reference import Reference
+    from quiz1.grading.running.execution import RunRecord
 
     rng = np.random.default_rng(0)
     x = rng.permutation(np.linspace(0, 2, 150))

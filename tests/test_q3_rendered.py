@@ -9,9 +9,9 @@ never gets ``correct``; an honest form gets ``correct`` (or ``unverified``, for 
 import nbformat
 import pytest
 
-from quiz1.grading.equivalence import check_q3
-from quiz1.grading.execution import RunRecord, markdown_formulas
-from quiz1.grading.rendered_markdown import Formula, Page, read_markdown, visible_tex
+from quiz1.grading.questions.equivalence import check_q3
+from quiz1.grading.reading.rendered_markdown import Formula, Page, read_markdown, visible_tex
+from quiz1.grading.running.execution import RunRecord, markdown_formulas
 
 N = 16     # points: 4 in each sign pattern of (f_1, f_2), enough to tell these formulas apart
 
@@ -348,8 +348,8 @@ def data(tmp_path_factory):
 
 def test_a_graded_notebook_reads_q3_as_rendered(tmp_path, data):
     from quiz1.grading import grade_submission
-    from quiz1.grading.batch import Options, make_executor
-    from quiz1.grading.sandbox import bwrap_problem
+    from quiz1.grading.cohort.batch import Options, make_executor
+    from quiz1.grading.running.sandbox import bwrap_problem
     from students import code, make_zip, md
 
     if bwrap_problem() is not None:
@@ -381,7 +381,7 @@ def test_a_hostile_cell_is_read_without_crashing():
 def test_a_bare_w_is_the_first_layers_matrix_beside_v():
     """Vector form with the matrix written W (its entries W_ij are already read as W^(1)) and v for W^(2): the hand
     derivation in vectors, dL/dX = (sigma(s) - y) W (1[f > 0] + v), is right; with - v it is wrong."""
-    from quiz1.grading.equivalence import check_q3
+    from quiz1.grading.questions.equivalence import check_q3
 
     right = r"$$\nabla_X L = (\sigma(s) - y)\, W\left(\mathbb{1}[f > 0] + v\right)$$"
     assert check_q3([r"$f = W^\top X$", right]).status == "correct"

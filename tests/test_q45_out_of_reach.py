@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from quiz1.grading import grade_submission
-from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.kernel import models
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.cohort.batch import Options, make_executor
+from quiz1.grading.running.kernel import models
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import code, make_zip, md, seeded_data
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -195,7 +195,7 @@ def test_the_grader_draws_new_points_on_the_manifold():
 
 
 def test_the_kernel_code_is_injected_as_text():
-    from quiz1.grading.probes import kernel_cell, kernel_source
+    from quiz1.grading.running.probes import kernel_cell, kernel_source
 
     cell = kernel_cell("models", "watch", {"max_candidates": 3})
     assert repr(kernel_source("models")) in cell.source and '{"max_candidates": 3}' in cell.source

@@ -18,14 +18,14 @@ from PIL import Image
 
 from quiz1.data.loaders import load_image
 from quiz1.grading import grade_submission
-from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.datasets import write_q6_variant
+from quiz1.grading.cohort.batch import Options, make_executor
 from quiz1.grading.evidence import Evidence, Variant
-from quiz1.grading.execution import RunRecord
 from quiz1.grading.questions import q6
 from quiz1.grading.questions.q6 import SAME_CHANGE, _same_change
 from quiz1.grading.reference import Reference
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.running.datasets import write_q6_variant
+from quiz1.grading.running.execution import RunRecord
+from quiz1.grading.running.sandbox import bwrap_problem
 from quiz1.solvers.mnist_model import load_model
 from students import code, make_zip, md, seeded_data
 
@@ -118,7 +118,7 @@ def test_boundary_distance_on_a_linear_m_against_the_closed_form():
     """For a linear M, z = W x + b, with one competitor k to the target t (the other classes far below), the distance
     from x to where t wins is (z_k - z_t) / ||w_k - w_t|| (the box not met): DeepFool's linear step reaches it at once,
     with its 2% overshoot."""
-    from quiz1.grading.datasets import boundary_distance
+    from quiz1.grading.running.datasets import boundary_distance
 
     rng = np.random.default_rng(0)
     lin = torch.nn.Linear(784, 10)

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from quiz1.grading import grade_submission
-from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.execution import png_files, read_png
+from quiz1.grading.cohort.batch import Options, make_executor
 from quiz1.grading.questions import content
-from quiz1.grading.sandbox import bwrap_problem
-from quiz1.grading.sections import cell_questions
-from quiz1.grading.values import literal_in_code, numbers, read_number
+from quiz1.grading.reading.sections import cell_questions
+from quiz1.grading.reading.values import literal_in_code, numbers, read_number
+from quiz1.grading.running.execution import png_files, read_png
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import Q6_ATTACK, code, make_zip, md, q1_losses, seeded_data
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -159,9 +159,9 @@ def test_typed_literals_comments_aside_and_the_same_digit_bar():
 
 
 def test_html_styler_output_a_column_tensor_and_per_sample_losses_are_read():
-    from quiz1.grading.execution import output_text
     from quiz1.grading.questions import q1
-    from quiz1.grading.values import vectors
+    from quiz1.grading.reading.values import vectors
+    from quiz1.grading.running.execution import output_text
 
     styler = nbformat.v4.new_code_cell("df.style")
     styler.outputs = [nbformat.v4.new_output("execute_result", data={
@@ -323,7 +323,7 @@ pd.DataFrame({{'loss': l}}).describe()
     shown = [e for e in rep.errors if "backward through the graph" in e.exception]
     assert shown and rep.faults == () and all(e.cause.startswith("shown on purpose") for e in shown), rep.table()
     assert rep.caveats == () and rep.problems == ()
-    assert {k: len(v) for k, v in rep.q6_deltas.items()} == {"I0": 784, "I1": 784}   # for the class's similarity
+    assert {k: len(v) for k, v in rep.measures["Q6"]["deltas"].items()} == {"I0": 784, "I1": 784}   # for similarity
 
 
 @needs_bwrap

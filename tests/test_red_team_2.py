@@ -31,8 +31,8 @@ import pytest
 import torch
 
 from quiz1.grading import grade_submission
-from quiz1.grading.batch import Options, make_executor
-from quiz1.grading.sandbox import bwrap_problem
+from quiz1.grading.cohort.batch import Options, make_executor
+from quiz1.grading.running.sandbox import bwrap_problem
 from students import Q6_ATTACK, code, make_zip, md, q1_losses, seeded_data
 
 pytestmark = [pytest.mark.slow,
@@ -1369,7 +1369,7 @@ def test_the_reference_figures_hold_by_hand(data):
 def test_a_students_ansi_escapes_reach_no_report(graded):
     """A student's exception text with terminal escapes (clear screen, colour, a window title): the table and the
     class page show none of them (Also found)."""
-    from quiz1.grading.batch import report_html
+    from quiz1.grading.cohort.batch import report_html
 
     rep, _ = graded("A9410006F")
     assert any("red alert" in e.exception for e in rep.errors), rep.table()

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from quiz1.cli import main
-from quiz1.grading import gradebook
+from quiz1.grading.marks import gradebook
 from review_pages import chromium, item, make_class, review_server
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
@@ -193,8 +193,8 @@ def test_review_says_when_its_port_is_taken_before_printing_a_url(tmp_path, caps
 def test_report_html_links_to_no_guessed_port(tmp_path):
     """report.html is written by `grade`, when no review server runs: it names the items that wait, with no link to
     a port it cannot know (the review page lists them, with links, on the port `review` printed)."""
-    from quiz1.grading.batch import marks_summary, report_html
-    from quiz1.grading.rubric import load_rubric
+    from quiz1.grading.cohort.batch import marks_summary, report_html
+    from quiz1.grading.marks.rubric import load_rubric
 
     out = make_class(tmp_path, sids=("A0000001A",))
     page = report_html([], [], marks_summary(out, load_rubric()))

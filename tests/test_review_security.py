@@ -14,7 +14,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from quiz1.cli import main
-from quiz1.grading import gradebook
+from quiz1.grading.marks import gradebook
 from review_pages import chromium, item, make_class, other_origin, post, review_server, token_of
 
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quiz1.cli import main
-from quiz1.grading.sandbox import bwrap_args, bwrap_problem
+from quiz1.grading.running.sandbox import bwrap_args, bwrap_problem
 from students import Q1_NUMPY, Q7_FIXED, code, make_zip, md
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"no sandbox here: {bwrap_problem()}")
@@ -116,7 +116,7 @@ def test_a_python_without_ipykernel_is_one_sentence(tmp_path, data, capsys):
 def test_a_huge_file_is_refused_by_the_sandbox_and_the_grader_goes_on(tmp_path, data):
     """RLIMIT_FSIZE: a notebook that tries to make a terabyte file gets an error in its cell; nothing else breaks."""
     from quiz1.grading import grade_submission
-    from quiz1.grading.batch import Options, make_executor
+    from quiz1.grading.cohort.batch import Options, make_executor
 
     cells = [md("## Question 1"), code("with open('big.bin', 'wb') as f:\n    f.truncate(1 << 40)"), *GOOD[1:]]
     z = make_zip(tmp_path / "A0000006F.zip", data, {"A0000006F.ipynb": cells})

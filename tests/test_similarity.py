@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 
 from quiz1.cli import main
-from quiz1.grading.similarity import load_class, similar_pairs
+from quiz1.grading.cohort.similarity import load_class, similar_pairs
 
 Q7_GIVEN = '''import torch
 
@@ -250,7 +250,7 @@ def write(out, stem, cells, markdown, wrong=None, deltas=None):
     qs = {q: {"status": "missing", "found": None} for q in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")}
     for q, value in (wrong or {}).items():
         qs[q] = {"status": "wrong", "found": f"{value} ({stem}.ipynb In [1])"}
-    (out / f"{stem}.json").write_text(json.dumps({"student_id": stem, "questions": qs, "q6_deltas": deltas or {}}))
+    (out / f"{stem}.json").write_text(json.dumps({"student_id": stem, "questions": qs, "measures": {"Q6": {"deltas": deltas or {}}}}))
 
 
 def test_planted_copies_are_flagged_with_their_kinds_and_independent_work_is_not(tmp_path):

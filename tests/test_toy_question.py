@@ -9,7 +9,7 @@ import pytest
 import toy_question
 from quiz1.grading import questions
 from quiz1.grading.grade import grade_submission
-from quiz1.grading.run import run_notebook
+from quiz1.grading.running.run import run_notebook
 from students import Q1_NUMPY, code, make_zip, md
 
 
@@ -47,7 +47,7 @@ def test_a_toy_eighth_question_is_graded_end_to_end(tmp_path, data, eighth):
 def test_without_headings_the_toy_section_is_found_by_what_its_cells_do(eighth):
     import nbformat
 
-    from quiz1.grading.sections import cell_questions
+    from quiz1.grading.reading.sections import cell_questions
 
     nb = nbformat.v4.new_notebook(cells=[code("z = np.loadtxt('Q_1/data.txt')"), code("# the first row\nz[0].sum()")])
     assert cell_questions(nb, questions.content()) == [{1}, {8}]
@@ -56,7 +56,7 @@ def test_without_headings_the_toy_section_is_found_by_what_its_cells_do(eighth):
 def test_without_it_a_question_8_heading_is_no_section():
     import nbformat
 
-    from quiz1.grading.sections import cell_questions
+    from quiz1.grading.reading.sections import cell_questions
 
     nb = nbformat.v4.new_notebook(cells=[md("## Question 8"), code("1 + 1")])
     assert cell_questions(nb, questions.content()) == [frozenset(), frozenset()]

@@ -19,12 +19,12 @@ import torch
 from scipy.special import logsumexp
 
 from quiz1.grading.evidence import Evidence, Variant
-from quiz1.grading.execution import Cell, RunRecord
-from quiz1.grading.kernel import guard
 from quiz1.grading.questions import q1, q2, q3, q4, q5, q6, q7
+from quiz1.grading.reading.rendered_markdown import read_markdown
 from quiz1.grading.reference import Q2Reading, Reference
-from quiz1.grading.rendered_markdown import read_markdown
 from quiz1.grading.report import CellError
+from quiz1.grading.running.execution import Cell, RunRecord
+from quiz1.grading.running.kernel import guard
 
 NB = "A0000001X.ipynb"
 

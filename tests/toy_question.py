@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from quiz1.grading.evidence import Evidence
-from quiz1.grading.layout import find_data_file
+from quiz1.grading.reading.values import literal_in_code, matches, numbers
 from quiz1.grading.report import Verdict
-from quiz1.grading.values import literal_in_code, matches, numbers
+from quiz1.grading.running.layout import find_data_file
 
 NAME, NUMBER = "Q8", 8
 CONTENT = re.compile(r"first row")

@@ -51,10 +51,10 @@ def cmd_build(a) -> int:
 
 def _options(a, threads: int):
     """The grading options of ``check``/``grade``; ``ValueError`` (one sentence) where bwrap cannot run."""
-    from .grading.batch import Options
+    from .grading.cohort.batch import Options
 
     if not a.no_sandbox:
-        from .grading.sandbox import bwrap_problem
+        from .grading.running.sandbox import bwrap_problem
 
         problem = bwrap_problem()
         if problem:
@@ -73,7 +73,7 @@ def _options(a, threads: int):
 
         load_mnist(a.mnist)   # one sentence now when the folder has no readable MNIST test split
     if a.python is not None:
-        from .grading.interpreter import interpreter
+        from .grading.running.interpreter import interpreter
 
         interpreter(a.python)   # one sentence now when it cannot run a kernel
     return Options(timeout=a.timeout, budget=a.budget, memory_gib=a.memory, trust_model=a.trust_model,
@@ -89,8 +89,8 @@ def _cores() -> int:
 
 def cmd_check(a) -> int:
     from .grading import grade_submission
-    from .grading.batch import make_executor
-    from .grading.canary import MachineError, preflight
+    from .grading.cohort.batch import make_executor
+    from .grading.running.canary import MachineError, preflight
 
     if not Path(a.zip).is_file():
         raise ValueError(f"{a.zip}: no such file")
@@ -122,15 +122,15 @@ def cmd_check(a) -> int:
 
 
 def cmd_grade(a) -> int:
-    from .grading.batch import collect_zips, grade_class
-    from .grading.canary import MachineError
+    from .grading.cohort.batch import collect_zips, grade_class
+    from .grading.running.canary import MachineError
 
     zips = collect_zips(a.inputs)
     if not zips:
         raise ValueError(f"{', '.join(a.inputs)}: no .zip file found")
     jobs = a.jobs or _cores()
     opts = _options(a, max(1, _cores() // jobs))
-    from .grading.rubric import load_rubric
+    from .grading.marks.rubric import load_rubric
 
     rubric = load_rubric(a.rubric)   # one sentence now for a bad rubric, before any grading
     t0 = time.monotonic()
@@ -147,7 +147,7 @@ def cmd_grade(a) -> int:
     skipped = [r["zip"] for r in reports if r.get("graded") is False]
     print(f"graded {len(reports) - len(skipped)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
           f"{a.out}/report.html")
-    from .grading.export import class_marks, duplicates
+    from .grading.marks.export import class_marks, duplicates
 
     for sid, ms in duplicates(class_marks(Path(a.out), rubric)).items():
         print(f"{sid}: {len(ms)} submissions ({', '.join(m.zip for m in ms)}); `quiz1 export` takes the one a TA "
@@ -167,8 +167,8 @@ def _graded(outdir: str) -> Path:
 
 
 def cmd_export(a) -> int:
-    from .grading.export import choose, class_marks, fill_canvas, marks_csv
-    from .grading.rubric import load_rubric
+    from .grading.marks.export import choose, class_marks, fill_canvas, marks_csv
+    from .grading.marks.rubric import load_rubric
 
     out = _graded(a.outdir)
     if not (a.csv or a.canvas or a.feedback):
@@ -203,7 +203,7 @@ def cmd_export(a) -> int:
         if r.unmatched:
             print(f"submissions matching no Canvas student (not imported): {', '.join(r.unmatched)}")
     if a.feedback:
-        from .grading.export import write_feedback
+        from .grading.marks.export import write_feedback
 
         written = write_feedback(out, out / "feedback", one, rubric)
         print(f"wrote {len(set(written))} feedback page(s) to {out / 'feedback'}")
@@ -230,7 +230,7 @@ def cmd_mark(a) -> int:
 
 
 def cmd_similar(a) -> int:
-    from .grading.similarity import write_similarity
+    from .grading.cohort.similarity import write_similarity
 
     out = Path(a.outdir)
     if not any(out.glob("*.json")):
@@ -241,8 +241,8 @@ def cmd_similar(a) -> int:
 
 
 def cmd_review(a) -> int:
-    from .grading.review import listen, serve
-    from .grading.rubric import load_rubric
+    from .grading.marks.review import listen, serve
+    from .grading.marks.rubric import load_rubric
 
     out = _graded(a.outdir)
     rubric = load_rubric(a.rubric)

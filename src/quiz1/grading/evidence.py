@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .execution import Cell, RunRecord
+from .reading.values import numbers
 from .reference import Reference
 from .report import Verdict
-from .values import numbers
+from .running.execution import Cell, RunRecord
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,10 @@ class Evidence:
         self.all_code = "\n".join(c.source for c in run.cells)
         self._measures: dict = {}
 
-    def measures(self, name: str):
-        """Question ``name``'s measures (its module's ``measures(ev)``), computed once."""
+    def measured(self, name: str, measures):
+        """``measures(self)`` (question ``name``'s module's ``measures``), computed once for its verdict and report."""
         if name not in self._measures:
-            from .questions import by_name
-
-            self._measures[name] = by_name(name).measures(self)
+            self._measures[name] = measures(self)
         return self._measures[name]
 
     def section(self, q: int) -> list[Cell]:

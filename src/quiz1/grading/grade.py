@@ -22,29 +22,15 @@ from pathlib import Path
 
 import nbformat
 
-from .datasets import place_ta_data, write_q6_variant, write_variant
 from .evidence import Evidence, Variant
-from .execution import run_submission
-from .layout import extract_submission
 from .questions import modules
 from .reference import data_answers, reference_for
 from .report import GradeReport
+from .running.datasets import place_ta_data, write_q6_variant, write_variant
+from .running.execution import run_submission
+from .running.layout import extract_submission
 
 SHOWN = "shown on purpose: the quiz's own error, before the fix"
-
-
-def q6_deltas(pngs: dict, images: dict) -> dict:
-    """For I0 and I1: the new image the run wrote nearest to it, minus it, as 784 ints (what ``similarity`` compares
-    between students); a source with no changed image nearer to it than to the other gets none."""
-    import numpy as np
-
-    out = {}
-    for name, base in images.items():
-        near = [im for im in pngs.values() if min(images, key=lambda n: np.abs(im.astype(int) - images[n]).sum()) == name]
-        if near:
-            best = min(near, key=lambda im: np.abs(im.astype(int) - base).sum())
-            out[name] = (best.astype(int) - base.astype(int)).reshape(-1).tolist()     # (784,)
-    return out
 
 
 @dataclass
@@ -80,7 +66,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
     mnist : MNIST IDX folder the variant I0/I1 are drawn from (None: scikit-learn's bundled digits)
     """
     from ..data.loaders import opened_input
-    from .run import run_notebook
+    from .running.run import run_notebook
 
     executor = executor or run_notebook
     zip_path = Path(zip_path)
@@ -135,7 +121,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         ctx = Apart(run, ref, exports, executor)     # what the questions run apart from the notebook
         apart = {q.NAME: q.apart(ctx) for q in modules() if hasattr(q, "apart") and not run.interrupted}
         if any(a is not None and not a.get("started", True) for a in apart.values()):
-            from .canary import MachineError, self_check
+            from .running.canary import MachineError, self_check
 
             problem = self_check(executor)
             if problem:
@@ -161,5 +147,5 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
                            tuple(p.relative_to(root).as_posix() for p in layout.notebooks),
                            getattr(executor, "description", "no sandbox: the notebook ran with the grader's permissions"),
                            "; ".join(f"{n}: {r}" if len(layout.notebooks) > 1 else r for n, r in run.reasons.items() if r),
-                           graded_on, tuple(caveats), q6_deltas(run.pngs, ref.q6_images),
-                           {q.NAME: ev.measures(q.NAME) for q in modules() if hasattr(q, "measures")})
+                           graded_on, tuple(caveats),
+                           {q.NAME: ev.measured(q.NAME, q.measures) for q in modules() if hasattr(q, "measures")})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layout import find_data_file
+from .running.layout import find_data_file
 
 EVAL_INPUT = (4.0, 5.0, 6.0)
 

@@ -100,8 +100,7 @@ class GradeReport:
     stop_reason: str = ""                            # why the run ended early, in words ("" when it ran to the end)
     graded_on: str = ""                              # the second run on changed data, or why there was none
     caveats: tuple = ()                              # what the verdicts rest on that the TA should know (no --data, ...)
-    q6_deltas: dict = field(default_factory=dict)    # "I0"/"I1" -> the run's nearest new image minus it, (784,) ints
-    measures: dict = field(default_factory=dict)     # "Q4": {file: the best encoder's measures}, "Q5": the best model's
+    measures: dict = field(default_factory=dict)     # question name -> what its module measured (``measures``)
 
     def __post_init__(self):
         _printable_fields(self)
@@ -127,7 +126,6 @@ class GradeReport:
             "sandbox": self.sandbox,
             "graded_on": self.graded_on,
             "caveats": list(self.caveats),
-            "q6_deltas": self.q6_deltas,
             "measures": self.measures,
             "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
             "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,

@@ -4,7 +4,7 @@ The kernel is the ``python3`` kernel of the running interpreter (ipykernel is a
 dependency), so the notebook sees exactly the libraries quiz1 was installed with.
 
 quiz1's own notebook only: the first failing cell raises. A notebook nobody vouches
-for (a student's) runs through ``quiz1.grading.run.run_notebook`` instead.
+for (a student's) runs through ``quiz1.grading.running.run.run_notebook`` instead.
 """
 from __future__ import annotations
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 
 from ..evidence import Evidence
-from ..execution import Cell, Insert, Plan
-from ..probes import guard_call_cell
+from ..reading.values import Printed, literal_in_code, matches, numbers
 from ..report import Verdict
-from ..values import Printed, literal_in_code, matches, numbers
+from ..running.execution import Cell, Insert, Plan
+from ..running.probes import guard_call_cell
 
 NAME, NUMBER = "Q1", 1
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)

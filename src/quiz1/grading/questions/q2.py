@@ -14,14 +14,64 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
-from ..execution import Insert, Plan
-from ..probes import figure1_tensors, guard_call_cell
+from ..reading.values import literal_in_code, matches, vector_matches, vectors
 from ..report import Verdict
-from ..values import literal_in_code, matches, vector_matches, vectors
+from ..running.execution import Insert, Plan
+from ..running.probes import guard_call_cell
 
 NAME, NUMBER = "Q2", 2
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"torchviz|make_dot|compute_tree|\[\s*4\.?\s*,\s*5\.?\s*,\s*6\.?\s*\]")
+
+
+def _kind(label: str) -> str:
+    """A node's label without a tensor's shape: "leaf (3, 1)" -> "leaf" (Figure 1 holds for tensors of any shape)."""
+    return re.sub(r"^(leaf|output) \(.*\)$", r"\1", label)
+
+
+def figure1_forms() -> list[tuple[str | None, object]]:
+    """Figure 1 (labels without shapes) and its forms with leaves merged, as (what was merged or None, graph): the
+    graph torchviz draws when a, b and c are fed by fewer tensors (``f(x, x, x)``: one leaf, one AccumulateGrad)."""
+    import networkx as nx
+
+    from ...data.loaders import figure1_dot
+    from ...solvers.compute_graph import labelled_multigraph, parse_torchviz
+
+    fig = labelled_multigraph(parse_torchviz(figure1_dot(), "Figure 1"))
+    for n in fig.nodes:
+        fig.nodes[n]["label"] = _kind(fig.nodes[n]["label"])
+    forms = [(None, fig)]
+    for group in (("a", "b", "c"), ("a", "b"), ("a", "c"), ("b", "c")):
+        g = fig.copy()
+        for x in group[1:]:     # one AccumulateGrad takes the others' edges; one leaf box feeds it
+            g = nx.contracted_nodes(g, "acc_" + group[0], "acc_" + x, self_loops=False, copy=True)
+            g.remove_node("leaf_" + x)
+        forms.append((", ".join(group[:-1]) + " and " + group[-1], g))
+    return forms
+
+
+def figure1_tensors(probe: dict | None) -> list[dict]:
+    """The probe's tensors whose autograd graph torchviz would draw as Figure 1 (labels and edges, isomorphic; tensors
+    of any shape), or as Figure 1 with some of a, b and c fed by one tensor: each with "merged" (the inputs that are
+    one tensor, e.g. "a, b and c", or None)."""
+    import networkx as nx
+
+    forms = figure1_forms()
+    out = []
+    for t in (probe or {}).get("tensors", []):
+        try:
+            g = nx.MultiDiGraph()
+            for n, (label,) in t["nodes"].items():
+                g.add_node(n, label=_kind(label))
+            g.add_edges_from(tuple(e) for e in t["edges"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        for merged, fig in forms:
+            if g.number_of_nodes() == fig.number_of_nodes() and g.number_of_edges() == fig.number_of_edges() and \
+                    nx.is_isomorphic(fig, g, node_match=lambda a, b: a["label"] == b["label"]):
+                out.append({**t, "merged": merged})
+                break
+    return out
 
 
 def cells(plan: Plan) -> list[Insert]:

@@ -21,8 +21,8 @@ CONTENT = re.compile(r"\bsympy\b|symbols\(|\.diff\(")
 def verdict(ev: Evidence) -> Verdict:
     """The section's final dL/dx, read from its Markdown and displayed formulas as the TA sees them rendered,
     against quiz1's closed form (``equivalence``)."""
-    from ..equivalence import check_q3
-    from ..rendered_markdown import Formula
+    from ..reading.rendered_markdown import Formula
+    from .equivalence import check_q3
 
     expected = "dL/dx_i = (sigma(s) - y) sum_j W1_ij (1[f_j > 0] + W2_j), f = W1^T x, s = ReLU(f_1) + ReLU(f_2) + W2.f"
     pieces = ev.run.rendered.get(NUMBER, [])

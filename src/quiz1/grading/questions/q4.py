@@ -15,12 +15,11 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
-from ..execution import Insert, Plan
-from ..probes import model_export_cell, model_watch_cell
+from ..reading.values import numbers
 from ..reference import EXACT_REL
 from ..report import Verdict
-from ..values import numbers
-from .models import evaluated
+from ..running.execution import Insert, Plan
+from .models import evaluated, model_export_cell, model_watch_cell
 
 NAME, NUMBER = "Q4", 4
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
@@ -52,8 +51,8 @@ def measures(ev: Evidence) -> dict:
     points kept apart): the encoders and decoders taken out of the kernel and run apart (``run_models_apart``),
     and the equations of the section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit",
     "mse", "rel", "rel_shipped", "fresh", "fresh_error", "pca_mse", "status", "printed", "n"}."""
-    from ..encoder_formulas import markdown_round_trips
     from ..reference import Q4_FILES
+    from .encoder_formulas import markdown_round_trips
 
     out = {}
     printed = {int(p.value) for c in ev.section(NUMBER) for p in numbers(c.text) if float(p.value).is_integer()}
@@ -105,7 +104,7 @@ def verdict(ev: Evidence) -> Verdict:
     expected = ("for each file an encoder to one dimension fewer and a decoder back, G(E(X)) = X to round-off on "
                 "new points of the file's manifold (symbolic: full marks); networks ranked by loss, then "
                 "parameters, every number the model reads counted (limits 10,000 / 10,000 / 100,000)")
-    m = ev.measures(NAME)
+    m = ev.measured(NAME, measures)
     files = list(ev.ref.q4_clouds)
     apart = "; ".join(f"{w}" for q, w in (ev.apart.get(NAME) or {}).get("notes", {}).items() if q == "q4")
     if not m:

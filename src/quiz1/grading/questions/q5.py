@@ -12,10 +12,9 @@ import re
 import numpy as np
 
 from ..evidence import Evidence
-from ..execution import Insert, Plan
-from ..probes import model_export_cell, model_watch_cell
 from ..report import Verdict
-from .models import evaluated
+from ..running.execution import Insert, Plan
+from .models import evaluated, model_export_cell, model_watch_cell
 
 NAME, NUMBER = "Q5", 5
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
@@ -136,7 +135,7 @@ def _beyond(xb, Qb, xs, Rs, span) -> float | None:
 def verdict(ev: Evidence) -> Verdict:
     expected = (f"an MLP 1 -> 2 with two hidden layers and activations whose outputs follow f (either "
                 f"orientation) between the data's x: RMSE at most {RMSE_MOST:.0%} of the range of (alpha, beta)")
-    m = ev.measures(NAME)
+    m = ev.measured(NAME, measures)
     if m is None:
         v = ev.shown(NUMBER)
         sec = "\n".join(c.source for c in ev.section(NUMBER))

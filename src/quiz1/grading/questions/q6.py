@@ -12,9 +12,9 @@ import re
 
 import numpy as np
 
-from ..datasets import Q6_TARGETS
 from ..evidence import Evidence
 from ..report import Verdict
+from ..running.datasets import Q6_TARGETS
 
 NAME, NUMBER = "Q6", 6
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
@@ -43,6 +43,23 @@ def _same_change(adv, image, vadv, vimage) -> float | None:
     if np.linalg.norm(a) < 0.2 * np.linalg.norm(d) or not np.linalg.norm(b):
         return None
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def q6_deltas(pngs: dict, images: dict) -> dict:
+    """For I0 and I1: the new image the run wrote nearest to it, minus it, as 784 ints (what ``similarity`` compares
+    between students); a source with no changed image nearer to it than to the other gets none."""
+    out = {}
+    for name, base in images.items():
+        near = [im for im in pngs.values() if min(images, key=lambda n: np.abs(im.astype(int) - images[n]).sum()) == name]
+        if near:
+            best = min(near, key=lambda im: np.abs(im.astype(int) - base).sum())
+            out[name] = (best.astype(int) - base.astype(int)).reshape(-1).tolist()     # (784,)
+    return out
+
+
+def measures(ev: Evidence) -> dict:
+    """{"deltas": ``q6_deltas`` of the run}: what ``similarity`` compares between students."""
+    return {"deltas": q6_deltas(ev.run.pngs, ev.ref.q6_images)}
 
 
 def verdict(ev: Evidence) -> Verdict:

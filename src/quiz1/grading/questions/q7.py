@@ -7,11 +7,18 @@ block calls (a backward passing ``retain_graph=True``) is for a human.
 """
 from __future__ import annotations
 
+import ast
 import re
+import secrets
+import tempfile
+from pathlib import Path
+
+import nbformat
 
 from ..evidence import Evidence
-from ..probes import class_sources, run_q7_apart
 from ..report import Verdict
+from ..running.kernel import bootstrap, call, signed_results
+from ..running.probes import GUARD_SLOT
 
 NAME, NUMBER = "Q7", 7
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
@@ -19,9 +26,138 @@ CONTENT = re.compile(r"class\s+G\b|retain_graph|well done|backward through the g
 QUIZ_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
 
 
+_MAGIC = re.compile(r"^\s*[%!].*$", re.M)
+KEEP = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _parse(src: str) -> list:
+    try:
+        return ast.parse(_MAGIC.sub("", src)).body
+    except SyntaxError:
+        return []
+
+
+def _reads(node) -> set:
+    """The names ``node`` reads (loads) anywhere inside it."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _guarded(node) -> ast.Try:
+    """``node`` inside ``try: ... except Exception: pass`` (an import the grading machine lacks must not stop the
+    definitions after it)."""
+    handler = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+    return ast.fix_missing_locations(ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[]))
+
+
+def q7_definitions(sources: list[str], notebook: list[str] = ()) -> tuple[str, list[str]]:
+    """The Q7 section's functions and classes as one program, and the class names; ``notebook``: every code cell of
+    the notebook, whose imports come first (each guarded) with the module-level names the section's definitions read
+    (functions, classes, and assignments whose calls are only to imported modules: constants, nothing that runs)."""
+    imports, module_level = [], {}
+    for src in list(notebook) + list(sources):
+        for node in _parse(src):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.append(node)
+            elif isinstance(node, DEFS):
+                module_level[node.name] = node
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        module_level[t.id] = node
+    modules = {(a.asname or a.name).split(".")[0] for n in imports for a in n.names}
+    own, names = [], []
+    for src in sources:
+        for node in _parse(src):
+            if isinstance(node, DEFS):
+                own.append(node)
+                if isinstance(node, ast.ClassDef):
+                    names.append(node.name)
+    defined = {n.name for n in own}
+    extra, todo = [], set().union(*(_reads(n) for n in own)) if own else set()
+    while todo:
+        name = todo.pop()
+        node = module_level.get(name)
+        if name in defined or node is None or any(node is e for e in extra):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not _constant(node, modules):
+            continue
+        extra.append(node)
+        defined.add(name)
+        todo |= _reads(node)
+    order = {id(n): k for k, n in enumerate(n for src in list(notebook) + list(sources) for n in _parse(src))}
+    extra.sort(key=lambda n: order.get(id(n), 0))
+    seen, parts = set(), []
+    for node in imports:
+        text = ast.unparse(_guarded(node))
+        if text not in seen:
+            seen.add(text)
+            parts.append(text)
+    parts += [ast.unparse(_guarded(n)) if isinstance(n, (ast.Assign, ast.AnnAssign)) else ast.unparse(n) for n in extra]
+    parts += [ast.unparse(n) for n in own]
+    return "\n\n".join(parts), list(dict.fromkeys(names))
+
+
+def _constant(node, modules: set) -> bool:
+    """An assignment that runs nothing of the notebook: every call in its value is to an imported module's function."""
+    value = node.value
+    if value is None:
+        return False
+    for node_call in (n for n in ast.walk(value) if isinstance(n, ast.Call)):
+        f = node_call.func
+        while isinstance(f, ast.Attribute):
+            f = f.value
+        if not (isinstance(f, ast.Name) and f.id in modules):
+            return False
+    return True
+
+
+def class_sources(definitions: str) -> dict:
+    """class name -> its source, in ``definitions`` (what ``q7_definitions`` returned)."""
+    return {n.name: ast.unparse(n) for n in _parse(definitions) if isinstance(n, ast.ClassDef)}
+
+
+def run_q7_apart(sources: list[str], xinits: list[float], executor, *, timeout: float = 120,
+                 notebook: list[str] = ()) -> dict:
+    """Run the quiz's main block with each class of ``sources``, apart from the notebook, through ``executor``
+    (``kernel/q7.py``: capture, the definitions, run); ``notebook``: every code cell, for its imports and constants.
+
+    Returns {"classes": [{"name", "runs": [{"xinit", "grads" | "error"}], "replaced": [names]}], "error": why nothing
+    ran, or None, "definitions": the program that was run, "started": False when the kernel did not start,
+    "forged": outputs that carried the nonce unsigned}.
+    """
+    code, names = q7_definitions(sources, notebook)
+    if not names:
+        return {"classes": [], "error": None, "definitions": code, "started": True, "forged": 0}
+    nonce, key = secrets.token_hex(8), secrets.token_hex(16)
+    slot = GUARD_SLOT.format(nonce)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(bootstrap("q7", slot, "capture", {"nonce": nonce, "key": key})),
+        nbformat.v4.new_code_cell(code),
+        nbformat.v4.new_code_cell(call(slot, "run", {"names": names, "xinits": list(xinits)}))])
+    with tempfile.TemporaryDirectory(prefix="quiz1-q7-") as tmp:
+        run = executor(nb, Path(tmp), timeout=timeout, budget=timeout, progress=False, root=Path(tmp))
+
+    def error(cell):
+        return next((f"{o.get('ename')}: {o.get('evalue')}" for o in cell.get("outputs", [])
+                     if o.get("output_type") == "error"), None)
+
+    good, forged = signed_results(nb.cells[2].get("outputs", []), nonce, key)
+    if good:
+        return {"classes": good[-1].get("classes", []), "error": error(nb.cells[1]), "definitions": code,
+                "started": True, "forged": forged}
+    why = error(nb.cells[0]) and f"the grader's harness failed ({error(nb.cells[0])})"
+    why = why or error(nb.cells[1]) or error(nb.cells[2])
+    if not run.started:
+        why = f"the kernel did not start ({run.start_error})"
+    return {"classes": [], "error": why or "the harness sent nothing back", "definitions": code, "started": run.started,
+            "forged": forged}
+
+
 def apart(ctx) -> dict | None:
     """The Q7 section's classes run apart from the notebook with the quiz's main block, at the xinit values of the
-    reference (``probes.run_q7_apart``); None without a Q7 section."""
+    reference (``run_q7_apart``); None without a Q7 section."""
     sources = [c.source for c in ctx.run.cells if NUMBER in c.questions]
     if not sources:
         return None

@@ -33,7 +33,7 @@ import hmac
 import json
 import sys
 
-MIME = "application/x-quiz1-guard+json"       # quiz1.grading.kernel.RESULT_MIME
+MIME = "application/x-quiz1-guard+json"       # quiz1.grading.running.kernel.RESULT_MIME
 BUILTIN_NAMES = ("print", "isinstance", "getattr", "setattr", "hasattr", "id", "type", "len", "list", "dict", "tuple",
                  "str", "int", "float", "repr", "iter", "next", "sorted", "min", "max", "sum", "any", "all", "range",
                  "enumerate", "zip", "vars", "callable", "super", "object", "exec", "compile", "globals", "__import__",

@@ -37,12 +37,12 @@ from pathlib import Path
 
 import nbformat
 
+from ..questions import content, figures
+from ..questions import names as question_names
+from ..reading.sections import cell_questions
+from ..report import VERDICTS, template
 from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark, waiting
-from .questions import content, figures
-from .questions import names as question_names
-from .report import VERDICTS, template
 from .rubric import Rubric, load_rubric
-from .sections import cell_questions
 
 MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(\w+\*?)\}.+?\\end\{\1\}", re.S)

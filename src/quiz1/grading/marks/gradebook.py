@@ -18,7 +18,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .questions import names as question_names
+from ..questions import names as question_names
 from .rubric import Rubric
 
 SCHEMA_VERSION = 1

@@ -22,10 +22,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..data.atomic import write_text
-from .questions import class_views, figures
-from .questions import names as question_names
-from .report import VERDICTS, template
+from ...data.atomic import write_text
+from ..questions import class_views, figures
+from ..questions import names as question_names
+from ..report import VERDICTS, template
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ def zip_time(path: Path) -> str | None:
 def make_executor(opts: Options):
     """The executor every zip of a class runs through (the sandboxed one unless ``opts.sandbox`` is off)."""
     if not opts.sandbox:
-        from .run import plain_executor, run_notebook
+        from ..running.run import plain_executor, run_notebook
 
         return plain_executor(opts.python) if opts.python else run_notebook
-    from .sandbox import sandboxed_executor
+    from ..running.sandbox import sandboxed_executor
 
     return sandboxed_executor(memory_gib=opts.memory_gib, threads=opts.threads, python=opts.python)
 
@@ -87,7 +87,7 @@ def make_executor(opts: Options):
 def machine_check(opts: Options) -> str | None:
     """The self-check (``canary.self_check``) through ``make_executor(opts)``: why this machine cannot grade, or None.
     A task of its own, so a cluster runs it on a worker."""
-    from .canary import self_check
+    from ..running.canary import self_check
 
     return self_check(make_executor(opts))
 
@@ -95,7 +95,7 @@ def machine_check(opts: Options) -> str | None:
 def options_key(opts: Options) -> dict:
     """What a verdict depends on among the options (the cache key holds it): the data, M and the MNIST files by
     content, not by path; threads only change the speed."""
-    from .datasets import data_fingerprint, file_sha256
+    from ..running.datasets import data_fingerprint, file_sha256
 
     key = {k: v for k, v in asdict(opts).items() if k not in ("threads", "data", "model", "mnist")}
     mnist = None if opts.mnist is None else sorted(file_sha256(p) for p in Path(opts.mnist).glob("t10k-*"))
@@ -114,8 +114,8 @@ def not_graded(zip_name: str, cause: str) -> dict:
 def grade_one(zip_path: str, opts: Options, key: dict | None = None) -> dict:
     """Grade one zip; never raises. Returns {"report": the ``check --json`` object plus "grader", "notebooks":
     {file name: executed notebook text}}. A zip the machine could not grade gets ``not_graded``'s row."""
-    from .canary import MachineError
-    from .grade import grade_submission
+    from ..grade import grade_submission
+    from ..running.canary import MachineError
 
     zip_path = Path(zip_path)
     t0 = time.monotonic()
@@ -253,8 +253,8 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
         finally:
             rows = [reports[i] for i in sorted(reports)]
             if rows:
-                from . import gradebook
-                from .rubric import load_rubric
+                from ..marks import gradebook
+                from ..marks.rubric import load_rubric
 
                 rubric = rubric or load_rubric()
                 for i in sorted(reports):
@@ -274,7 +274,7 @@ def grade_class(zips: list[Path], out: Path, opts: Options = Options(), *, jobs:
 def class_reports(out: Path, fresh: dict) -> dict:
     """Stem -> report of every submission in ``out``'s gradebook (read from ``<stem>.json``), with ``fresh`` ones (this
     run's) in place: a run on one zip keeps the rest of the class in grades.csv and report.html. Sorted by stem."""
-    from .gradebook import connect
+    from ..marks.gradebook import connect
 
     with contextlib.closing(connect(out)) as db:
         stems = [r["stem"] for r in db.execute("SELECT stem FROM submissions")]
@@ -290,7 +290,7 @@ def class_reports(out: Path, fresh: dict) -> dict:
 
 
 def _refuse_if(problem: str | None) -> None:
-    from .canary import MachineError
+    from ..running.canary import MachineError
 
     if problem:
         raise MachineError(f"grading refused, nothing was graded: {problem}")
@@ -362,7 +362,7 @@ def _histogram_svg(values: list[float], top: float) -> str:
 def marks_summary(out: Path, rubric) -> dict:
     """Per question: the mean mark over the marked items, a histogram, how many wait for a human (not marked, or
     flagged: ``gradebook.waiting``); the class totals; the students with more than one submission."""
-    from .export import class_marks, duplicates
+    from ..marks.export import class_marks, duplicates
 
     marks = class_marks(out, rubric)
     per_q = {}

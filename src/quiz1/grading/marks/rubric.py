@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from .questions import names as question_names
-from .report import VERDICTS
+from ..questions import names as question_names
+from ..report import VERDICTS
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     """The rubric at ``path`` (default: quiz1's, ``rubric.toml`` beside this module); ``ValueError`` naming the key."""
     name = str(path) if path is not None else "quiz1's rubric.toml"
     try:
-        text = Path(path).read_text() if path is not None else files("quiz1.grading").joinpath("rubric.toml").read_text()
+        text = Path(path).read_text() if path is not None else files("quiz1.grading.marks").joinpath("rubric.toml").read_text()
         raw = tomllib.loads(text)
     except OSError as e:
         raise ValueError(f"{name}: cannot be read ({e.strerror or e.__class__.__name__})") from None

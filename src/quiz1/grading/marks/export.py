@@ -29,10 +29,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.atomic import atomic_path, write_text
+from ...data.atomic import atomic_path, write_text
+from ..questions import names as question_names
+from ..report import template
 from .gradebook import MACHINE, items, waiting
-from .questions import names as question_names
-from .report import template
 from .rubric import Rubric
 
 CANVAS_IDS = ("SIS User ID", "SIS Login ID")

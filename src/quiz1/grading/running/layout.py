@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.loaders import FOLDERS, QUIZ_FILES, safe_extract
+from ...data.loaders import FOLDERS, QUIZ_FILES, safe_extract
 
 ID_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(a\d{7}[a-z])(?![a-z0-9])", re.I)
 LITTER = re.compile(r"^(__MACOSX|\.DS_Store|\.ipynb_checkpoints|__pycache__|Thumbs\.db|desktop\.ini|\._.*)$")

@@ -29,12 +29,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from ..reading.sections import cell_questions
+from ..report import CellError
 from .canary import MachineError, self_check
 from .causes import cell_error, stop_reason
 from .layout import find_data_file
 from .probes import guard_cell, guard_result
-from .report import CellError
-from .sections import cell_questions
 
 PNG_CAP = 1 << 20        # bytes: a 28x28 PNG is a few hundred
 PNG_COUNT_CAP = 500      # PNGs looked at in one folder
@@ -174,7 +174,7 @@ def markdown_formulas(nb, qsets, ran=lambda i: False) -> tuple[dict, dict, dict]
     {"prose", "images", "css"} of its Markdown. The notebook is read as one page, every cell in order, so that a macro
     defined anywhere earlier applies (as MathJax applies it); the outputs of a code cell count when ``ran(i)`` (a
     ``text/latex``, ``text/markdown`` or HTML output: ``display(Math(...))``)."""
-    from .rendered_markdown import Formula, Page
+    from ..reading.rendered_markdown import Formula, Page
 
     page = Page()
     formulas, pieces, md = {}, {}, {}

@@ -37,7 +37,7 @@ def bootstrap(module: str, slot: str, entry: str, params: dict) -> str:
     the builtins, not the notebook's globals: a ``%reset`` at the top of a notebook does not take it away."""
     return (f"__import__('builtins').{slot} = {{'__builtins__': dict(vars(__import__('builtins'))), "
             f"'__name__': 'quiz1_{module}'}}\n"
-            f"exec(compile({source(module)!r}, 'quiz1/grading/kernel/{module}.py', 'exec'), {slot})\n"
+            f"exec(compile({source(module)!r}, 'quiz1/grading/running/kernel/{module}.py', 'exec'), {slot})\n"
             + call(slot, entry, params))
 
 

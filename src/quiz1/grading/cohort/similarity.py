@@ -45,9 +45,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from ..data.atomic import write_text
-from .questions import modules
-from .report import template
+from ...data.atomic import write_text
+from ..questions import modules
+from ..report import template
 
 K, WINDOW = 20, 6                 # tokens a fingerprint spans; winnowing window (copydetect's guarantee = K + WINDOW - 1)
 COMMON_SHARE = 0.3                # a fingerprint in more than this share of the class is boilerplate
@@ -221,7 +221,7 @@ def load_class(out: Path) -> list[Submission]:
         md = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         cells = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%")]
         subs.append(Submission(rep_path.stem, report.get("student_id") or rep_path.stem, code, md, _wrong_values(report),
-                               report.get("q6_deltas") or {}, cells))
+                               ((report.get("measures") or {}).get("Q6") or {}).get("deltas") or {}, cells))
     return subs
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
+from ..reading.rendered_markdown import Formula, Text, read_markdown
 from .latex_math import (
     MAPPINGS,
     Candidate,
@@ -36,7 +37,6 @@ from .latex_math import (
     unwrap,
     y_,
 )
-from .rendered_markdown import Formula, Text, read_markdown
 
 QUIZ_NAMES = ("s", "f", "h", "z", "o")   # names the mapping already gives the quiz's meaning
 N_POINTS = 64      # 16 in each of the four sign patterns of (f_1, f_2): every ReLU region
@@ -60,7 +60,7 @@ def points(n: int = N_POINTS, seed: int = 0) -> list[Point]:
     """``n`` random points, ``n / 4`` in each sign pattern of (f_1, f_2); labels 0, 1 and soft in turn."""
     import numpy as np
 
-    from ..solvers.symbolic_grad import evaluate
+    from ...solvers.symbolic_grad import evaluate
 
     rng = np.random.default_rng(seed)
     want = {pat: n // 4 for pat in ((True, True), (True, False), (False, True), (False, False))}

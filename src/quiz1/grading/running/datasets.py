@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.loaders import QUIZ_FILES, find_quiz_files, opened_input
+from ...data.loaders import QUIZ_FILES, find_quiz_files, opened_input
 from .layout import find_data_file
 
 VARIANT_FILES = ("data.txt", "labels.txt", "I0.png", "I1.png")
@@ -93,8 +93,8 @@ def _replace_copies(root: Path, old: bytes, new: bytes, skip: Path) -> list[str]
 def write_variant(root: Path, seed: int = 0) -> list[str]:
     """Overwrite the Q1 files below ``root`` with variant data of the same names, shapes and formats; return the
     files changed (relative). (I0 and I1: ``write_q6_variant``.)"""
-    from ..data.loaders import load_q1
-    from ..solvers.softmax_ce import softmax_cross_entropy
+    from ...data.loaders import load_q1
+    from ...solvers.softmax_ce import softmax_cross_entropy
 
     rng = np.random.default_rng(seed)
     changed = []
@@ -144,9 +144,9 @@ def write_q6_variant(root: Path, model, seed: int, mnist: str | Path | None = No
     """
     from PIL import Image
 
-    from ..data.loaders import load_image
-    from ..data.standin import digit_pool
-    from ..solvers.mnist_model import predict_proba
+    from ...data.loaders import load_image
+    from ...data.standin import digit_pool
+    from ...solvers.mnist_model import predict_proba
 
     quiz = {}
     for name in ("I0", "I1"):

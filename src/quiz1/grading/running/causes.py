@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import signal
 
-from .report import CellError
-from .values import ANSI
+from ..reading.values import ANSI
+from ..report import CellError
 
 MACHINE_CAUSES = [
     (re.compile(r"CUDA|NVIDIA|cudnn", re.I), "grading machine: no CUDA GPU here"),
