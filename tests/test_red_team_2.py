@@ -1,7 +1,7 @@
 """Red team, second round (issue 33): a determined student's cheats, and honest work the grader misjudged.
 
-Every notebook here is written by hand, in a student's style, against the grader's *published* behaviour (README's
-TA section, the issue); none was written by reading the grader's code. Each case is one question of one notebook:
+Every notebook here is written by hand, in a student's style, against the grader's *published* behaviour (the TA's
+guide docs/ta-guide.md, the issue); none was written by reading the grader's code. Each case is one question of one notebook:
 a notebook carries a different case for each of Q1..Q7 at once (verdicts are per question), so a few zips cover
 every row of the issue's two lists and more of each kind. Each zip is graded once, as a TA grades a class: in the
 sandbox, against the TA's data (``data=``) and M (``model=``); the "full" zips with the variant run, the "light"

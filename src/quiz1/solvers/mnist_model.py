@@ -110,8 +110,9 @@ def train_standin(train_x, train_y, val_x, val_y, epochs=10, batch=128, seed=0, 
     LR up to 4e-3, label smoothing 0.05, 6 epochs) left M about 0.96 sure of any digit, which capped what eq. (7)/(8)
     can reach inside the ball (p_0 = 0.964 for I1 -> 0 at L2 <= 2.8); without the smoothing that run ended
     under-trained on some seeds (98% training accuracy) and I1 -> 0 stopped at 0.90. This recipe at 10 epochs, seeds
-    0-3 on two threads (``bench/q6_standin.py``, table in the README): validation accuracy 99.25-99.35%, p_t >= 0.9974
-    on the three cases; 8 epochs gave 99.00% for seed 0 on one thread, too close to issue #7's 99.0% bar.
+    0-3 on two threads (``bench/q6_standin.py``; its table left the README in 364f5c6, see docs/benchmarks.md):
+    validation accuracy 99.25-99.35%, p_t >= 0.9974 on the three cases; 8 epochs gave 99.00% for seed 0 on one
+    thread, too close to issue #7's 99.0% bar.
     """
     import time
 
