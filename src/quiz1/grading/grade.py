@@ -1,13 +1,15 @@
 """Grade one submission zip: ``grade_submission(zip) -> GradeReport``; the CLI prints it.
 
-The steps, each in its own module: unwrap the zip (``layout``); put the TA's
-data and M in place of the zip's (``datasets``); compute quiz1's answers from
-them before anything runs (``reference``); run the notebooks afresh through the
-executor, a sandboxed one in the CLI (``execution``), and once more on variant
-data in a second copy of the submission (``datasets.write_variant``; I0 and I1
-become other digits of their classes, ``datasets.write_q6_variant``), in
-parallel where cores allow; run the Q7 section's classes apart from the notebook
-(``probes``); then one verdict a question (``questions``, from one ``Evidence``).
+The steps, each in its own module: unwrap the zip (``running.layout``); put the
+TA's data and M in place of the zip's (``running.datasets``); compute quiz1's
+answers from them before anything runs (``reference``, and each question's own
+``reference``); run the notebooks afresh through the executor, a sandboxed one
+in the CLI, with the cells each question asks for around its section
+(``running.execution``), and once more on variant data in a second copy of the
+submission (``datasets.write_variant``; I0 and I1 become other digits of their
+classes, ``datasets.write_q6_variant``), in parallel where cores allow; run what
+each question runs apart from the notebook (its ``apart``: Q4/Q5's models, Q7's
+classes); then one verdict a question (``questions``, from one ``Evidence``).
 """
 from __future__ import annotations
 
