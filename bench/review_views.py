@@ -27,7 +27,7 @@ def synthetic_class(out: Path, n: int) -> None:
     import numpy as np
     from PIL import Image
 
-    from quiz1.grading import gradebook
+    from quiz1.grading.marks import gradebook
     from quiz1.grading.marks.rubric import load_rubric
 
     buf = io.BytesIO()

@@ -246,7 +246,7 @@ class StudentCellClock:
 def test_a_budget_that_runs_out_is_named_as_such(tmp_path, data, monkeypatch):
     """8 s of the student's cells: 1 s asleep, then a cell that sleeps a minute is cut when the 7 s left run out
     (not by the 600 s timeout), and Q6's cell after it never runs."""
-    from quiz1.grading import run as run_module
+    from quiz1.grading.running import run as run_module
 
     clock = StudentCellClock()
     monkeypatch.setattr(run_module, "time", clock)

@@ -325,7 +325,7 @@ for path, target, out in [('Q_6/I0.png', 1, 'Q_6/I0_prime.png'), ('Q_6/I1.png', 
 # a student's C&W-style attack: Adam on ||delta||^2 + c * max(best other logit - target logit, -kappa), keeping the
 # smallest 8-bit image read as the target, c raised until it gets there
 HONEST_CW = """
-def cw_attack(img, t, c=5.0, kappa=1.0, steps=200, lr=0.02):
+def cw_attack(img, t, c=5.0, kappa=0.2, steps=300, lr=0.01):
     x = torch.tensor(img / 255.0, dtype=torch.float32)[None, None]
     delta = torch.zeros_like(x, requires_grad=True)
     opt = torch.optim.Adam([delta], lr=lr)

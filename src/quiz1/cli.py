@@ -211,7 +211,7 @@ def cmd_export(a) -> int:
 
 
 def cmd_mark(a) -> int:
-    from .grading import gradebook
+    from .grading.marks import gradebook
 
     out = _graded(a.outdir)
     rows = [it for it in gradebook.items(out) if it["question"] == a.question.upper()
