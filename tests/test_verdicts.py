@@ -421,6 +421,27 @@ def test_q4_missing_and_error():
     assert v.status == "error" and "NameError" in v.note, v
 
 
+def test_q4_measures_are_typed_and_the_report_json_is_what_the_ranking_reads():
+    """``q4.measures`` gives one ``q4.Fit`` a file; the report's JSON holds them as plain dicts (the ranking of the
+    class reads those), the exact answer first."""
+    import json
+
+    from quiz1.grading.report import GradeReport
+
+    pts = _q4_points()
+    models = {"q4_points": pts, "q4": {f: [{"name": "enc/dec", "kind": "functions", "params": 7, "rows": "all",
+                                            "fresh_error": None, "output": _round_trip(f, P)}] for f, (P, _) in pts.items()}}
+    ev = Evidence(RunRecord(), _ref(q4_clouds={f: P[s] for f, (P, s) in pts.items()}), apart={"Q4": models})
+    m = q4.measures(ev)
+    assert set(m) == {CIRCLE, SPHERE} and all(isinstance(r, q4.Fit) and r.status == "exact" for r in m.values())
+    rep = GradeReport("A.zip", "A1", (), (), 1.0, False, False, False, (), {}, measures={"Q4": m})
+    js = json.loads(json.dumps(rep.to_json()))
+    assert js["measures"]["Q4"][CIRCLE]["params"] == 7 and js["measures"]["Q4"][CIRCLE]["status"] == "exact"
+    worse = {"measures": {"Q4": {CIRCLE: {**js["measures"]["Q4"][CIRCLE], "status": "network", "mse": 0.1}}}}
+    ranked = q4.ranking([worse, js], ["B", "A"])
+    assert [r["student"] for r in ranked[CIRCLE]] == ["A1", "B"]
+
+
 # --------------------------------------------------------------------------
 # Q5: an MLP learned from unpaired sets
 
