@@ -1,6 +1,6 @@
 """Q6's variant run: how honest attacks fare on other digits of a class, and how alike their changes are.
 
-The variant run replaces I0 and I1 with other digits of their classes (``datasets.write_q6_variant``) and asks that
+The variant run replaces I0 and I1 with other digits of their classes (``questions.q6.draw_digits``, Q6's ``variant``) and asks that
 the notebook's images for them be read by M as the target within L2 2.8, and that their change not be the first
 run's change again (cosine under ``questions.q6.SAME_CHANGE``: a perturbation made beforehand and added to whatever image
 is loaded gives a cosine of 1 over the pixels neither image clips). This prints, for M (the stand-in trained on
@@ -10,7 +10,7 @@ is loaded gives a cosine of 1 over the pixels neither image clips). This prints,
   digit, and the L2 of their 8-bit images;
 * the cosine between the changes one attack makes to two different digits of a class (what an honest notebook
   shows between its two runs), its largest value against the bar, and the cosine of a change added as it is;
-* the seconds ``write_q6_variant`` takes (what the variant costs the grader per zip, before the notebook runs).
+* the seconds ``draw_digits`` takes (what the variant costs the grader per zip, before the notebook runs).
 
 Usage: ``python bench/q6_variant.py MNIST_DIR [--digits N] [--classes 2:1,8:7,7:1,1:7]``
 """
@@ -28,8 +28,7 @@ import torch
 
 from quiz1.data.standin import digit_pool, write_standin
 from quiz1.data.standin_model import ensure_standin_model
-from quiz1.grading.questions.q6 import L2_MOST, SAME_CHANGE, _same_change
-from quiz1.grading.running.datasets import write_q6_variant
+from quiz1.grading.questions.q6 import L2_MOST, SAME_CHANGE, _same_change, draw_digits
 from quiz1.solvers.mnist_model import load_model
 
 
@@ -119,9 +118,9 @@ def main() -> None:
         for seed in range(3):
             shutil.copytree(Path(tmp) / "data", Path(tmp) / f"v{seed}")
             t0 = time.perf_counter()
-            write_q6_variant(Path(tmp) / f"v{seed}", model, seed, mnist=args.mnist_dir)
+            draw_digits(Path(tmp) / f"v{seed}", model, seed, mnist=args.mnist_dir)
             secs.append(time.perf_counter() - t0)
-    print(f"write_q6_variant: {', '.join(f'{s:.1f}' for s in secs)} s (3 draws, MNIST pool, this machine)")
+    print(f"draw_digits: {', '.join(f'{s:.1f}' for s in secs)} s (3 draws, MNIST pool, this machine)")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from quiz1.grading.questions import q1, q2
 from quiz1.grading.questions import q7 as question7
 from quiz1.grading.questions.q2 import figure1_tensors
 from quiz1.grading.questions.q7 import q7_definitions
-from quiz1.grading.reference import Q2Reading, Reference
+from quiz1.grading.reference import Q2Reading
 from quiz1.grading.report import printable
 from quiz1.grading.running import kernel
 from quiz1.grading.running.execution import Cell, RunRecord
@@ -306,7 +306,7 @@ def test_q7_definitions_take_the_notebooks_imports_and_the_constants_the_class_r
 def test_the_variant_replaces_every_copy_of_the_quiz_files(tmp_path, standin_dir):
     """A student's own copy of the download beside Q_1/ gets the variant too; a file that only looks alike does not,
     and a symlink is not followed."""
-    from quiz1.grading.running.datasets import write_variant
+    from quiz1.grading.questions.q1 import write_variant
 
     root = tmp_path / "sub"
     for folder in ("Q_1", "Quizz_data/Q1"):
@@ -342,9 +342,9 @@ def test_the_main_notebook_is_the_one_named_by_the_id(tmp_path, standin_dir):
 def _ref(losses=None):
     losses = np.array([1.25, 2.5, 4.75]) if losses is None else losses
     at = {v: (q7_grads(v)[0][0], q7_grads(v)[1][0]) for v in (1.0, 0.5)}
-    return Reference(float(losses.mean()), float(losses.sum()), tuple(losses),
-                     (Q2Reading(FIG1_AT_456, "the natural reading (operands in the drawn order)"),), (), {}, None,
-                     at[1.0], {}, q7_grads_at=at)
+    return {"Q1": q1.Answers(float(losses.mean()), float(losses.sum()), tuple(losses)),
+            "Q2": q2.Readings((Q2Reading(FIG1_AT_456, "the natural reading (operands in the drawn order)"),), ()),
+            "Q7": question7.Grads(at)}
 
 
 def _cell(i, text, q=1, source="print(x)"):

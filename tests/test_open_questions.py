@@ -405,7 +405,6 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     either orientation (correct), 5% of the range off (a human), 30% off (wrong), one hidden layer (a human)."""
     from quiz1.grading.evidence import Evidence
     from quiz1.grading.questions import q5
-    from quiz1.grading.reference import Reference
     from quiz1.grading.running.execution import RunRecord
 
     rng = np.random.default_rng(0)
@@ -414,7 +413,7 @@ def test_q5_bands_and_orientation_against_a_hand_made_f():
     ab = f[rng.permutation(150)]                                        # unpaired
     span = max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))
     two = ["linear", "relu", "linear", "relu", "linear"]
-    ref = Reference(None, None, None, (), (), {}, None, (18.0, 36.0), {}, q5_sets=(x, ab))
+    ref = {"Q5": q5.Sets(x, ab)}
 
     def verdict(out, ops=two):
         cand = {"name": "mlp", "kind": "module", "params": 100, "ops": ops, "output": out, "input": "x",

@@ -21,9 +21,7 @@ from quiz1.grading import grade_submission
 from quiz1.grading.cohort.batch import Options, make_executor
 from quiz1.grading.evidence import Evidence, Variant
 from quiz1.grading.questions import q6
-from quiz1.grading.questions.q6 import SAME_CHANGE, _same_change
-from quiz1.grading.reference import Reference
-from quiz1.grading.running.datasets import write_q6_variant
+from quiz1.grading.questions.q6 import SAME_CHANGE, _same_change, draw_digits
 from quiz1.grading.running.execution import RunRecord
 from quiz1.grading.running.sandbox import bwrap_problem
 from quiz1.solvers.mnist_model import load_model
@@ -82,7 +80,7 @@ def test_variant_digits_are_other_digits_of_the_same_classes(tmp_path, data):
         root = tmp_path / f"s{seed}"
         shutil.copytree(data, root)
         shutil.copy(root / "Q6" / "I0.png", root / "my_copy_of_I0.png")
-        changed, where = write_q6_variant(root, model, seed)
+        changed, where = draw_digits(root, model, seed)
         assert sorted(changed) == ["Q6/I0.png", "Q6/I1.png", "my_copy_of_I0.png"]
         assert np.array_equal(load_image(root / "my_copy_of_I0.png"), load_image(root / "Q6" / "I0.png"))
         for name, label in (("I0", 2), ("I1", 8)):
@@ -104,7 +102,7 @@ def test_variant_digits_from_mnist_are_read_by_a_trained_m_as_their_class(tmp_pa
     root = tmp_path / "v"
     shutil.copytree(standin, root)
     for seed in (3, 4):
-        write_q6_variant(root, model, seed, mnist=mnist)
+        draw_digits(root, model, seed, mnist=mnist)
         for name, label in (("I0", 2), ("I1", 8)):
             new = load_image(root / "Q6" / f"{name}.png")
             hits = np.flatnonzero((images == new).all(axis=(1, 2)))
@@ -118,7 +116,7 @@ def test_boundary_distance_on_a_linear_m_against_the_closed_form():
     """For a linear M, z = W x + b, with one competitor k to the target t (the other classes far below), the distance
     from x to where t wins is (z_k - z_t) / ||w_k - w_t|| (the box not met): DeepFool's linear step reaches it at once,
     with its 2% overshoot."""
-    from quiz1.grading.running.datasets import boundary_distance
+    from quiz1.grading.questions.q6 import boundary_distance
 
     rng = np.random.default_rng(0)
     lin = torch.nn.Linear(784, 10)
@@ -168,7 +166,8 @@ def _attacked(im, target, seed):
 
 
 def _ref(images):
-    return Reference(None, None, None, (), (), images, Marker(), (18.0, 36.0), {})
+    """The Q6 reference, as ``q6.reference`` gives it: the images and M."""
+    return {"Q6": q6.Images(images, Marker())}
 
 
 def _q6(first: dict, second: dict, *, copies=(), digits=None):
@@ -177,7 +176,7 @@ def _q6(first: dict, second: dict, *, copies=(), digits=None):
     other = {"I0": _digit(10), "I1": _digit(11)}
     run = RunRecord(pngs=first(quiz) if callable(first) else first)
     vrun = RunRecord(pngs=second(other, quiz, run.pngs), copies=list(copies))
-    return q6.verdict(Evidence(run, _ref(quiz), Variant(vrun, _ref(other), None, digits or {"I0": "another 2", "I1": "another 8"})))
+    return q6.verdict(Evidence(run, _ref(quiz), Variant(vrun, _ref(other), None, {"Q6": digits or {"I0": "another 2", "I1": "another 8"}})))
 
 
 def _honest(quiz):

@@ -323,7 +323,7 @@ pd.DataFrame({{'loss': l}}).describe()
     shown = [e for e in rep.errors if "backward through the graph" in e.exception]
     assert shown and rep.faults == () and all(e.cause.startswith("shown on purpose") for e in shown), rep.table()
     assert rep.caveats == () and rep.problems == ()
-    assert {k: len(v) for k, v in rep.measures["Q6"]["deltas"].items()} == {"I0": 784, "I1": 784}   # for similarity
+    assert {k: len(v) for k, v in rep.measures["Q6"].deltas.items()} == {"I0": 784, "I1": 784}   # for similarity
 
 
 @needs_bwrap

@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 from quiz1.grading.evidence import Evidence, Variant
 from quiz1.grading.questions import q1, q2, q3, q4, q5, q6, q7
 from quiz1.grading.reading.rendered_markdown import read_markdown
-from quiz1.grading.reference import Q2Reading, Reference
+from quiz1.grading.reference import Q2Reading
 from quiz1.grading.report import CellError
 from quiz1.grading.running.execution import Cell, RunRecord
 from quiz1.grading.running.kernel import guard
@@ -85,13 +85,19 @@ def q7_grads(v: float) -> tuple[float, float]:
     return first, 2 * first
 
 
-def _ref(*, losses=LOSSES, images=None, model=None, **kw) -> Reference:
+def _ref(*, losses=LOSSES, images=None, model=None, missing=None, q4_clouds=None, q5_sets=None) -> dict:
+    """Each question's reference, as its module's ``reference`` gives it, from the hand values above; ``missing``:
+    "Q1" (no Q1 data) or "Q6 model" (no M) -> why."""
+    missing = missing or {}
     at = {v: q7_grads(v) for v in (1.0, 0.5, 2.0)}
     readings = (Q2Reading(FIG1, "the natural reading (operands in the drawn order)"),
                 Q2Reading(FIG1_C_OVER_T5, "the reading with div2 as `q / p`"))
-    q1 = (float(losses.mean()), float(losses.sum()), tuple(float(v) for v in losses)) if losses is not None else \
-        (None, None, None)
-    return Reference(*q1, readings, (), images or {}, model, at[1.0], kw.pop("missing", {}), q7_grads_at=at, **kw)
+    answers = (q1.Answers(float(losses.mean()), float(losses.sum()), tuple(float(v) for v in losses))
+               if losses is not None else q1.Answers(None, None, None, missing.get("Q1")))
+    x, ab = q5_sets if q5_sets is not None else (None, None)
+    return {"Q1": answers, "Q2": q2.Readings(readings, ()), "Q4": q4.Clouds(q4_clouds or {}, {}, {}),
+            "Q5": q5.Sets(x, ab), "Q7": q7.Grads(at),
+            "Q6": q6.Images(images or {}, model, {k.removeprefix("Q6 "): w for k, w in missing.items() if k[:2] == "Q6"})}
 
 
 def test_the_hand_references_hold():
@@ -415,6 +421,27 @@ def test_q4_missing_and_error():
     assert v.status == "error" and "NameError" in v.note, v
 
 
+def test_q4_measures_are_typed_and_the_report_json_is_what_the_ranking_reads():
+    """``q4.measures`` gives one ``q4.Fit`` a file; the report's JSON holds them as plain dicts (the ranking of the
+    class reads those), the exact answer first."""
+    import json
+
+    from quiz1.grading.report import GradeReport
+
+    pts = _q4_points()
+    models = {"q4_points": pts, "q4": {f: [{"name": "enc/dec", "kind": "functions", "params": 7, "rows": "all",
+                                            "fresh_error": None, "output": _round_trip(f, P)}] for f, (P, _) in pts.items()}}
+    ev = Evidence(RunRecord(), _ref(q4_clouds={f: P[s] for f, (P, s) in pts.items()}), apart={"Q4": models})
+    m = q4.measures(ev)
+    assert set(m) == {CIRCLE, SPHERE} and all(isinstance(r, q4.Fit) and r.status == "exact" for r in m.values())
+    rep = GradeReport("A.zip", "A1", (), (), 1.0, False, False, False, (), {}, measures={"Q4": m})
+    js = json.loads(json.dumps(rep.to_json()))
+    assert js["measures"]["Q4"][CIRCLE]["params"] == 7 and js["measures"]["Q4"][CIRCLE]["status"] == "exact"
+    worse = {"measures": {"Q4": {CIRCLE: {**js["measures"]["Q4"][CIRCLE], "status": "network", "mse": 0.1}}}}
+    ranked = q4.ranking([worse, js], ["B", "A"])
+    assert [r["student"] for r in ranked[CIRCLE]] == ["A1", "B"]
+
+
 # --------------------------------------------------------------------------
 # Q5: an MLP learned from unpaired sets
 
@@ -736,12 +763,12 @@ def test_an_image_that_did_not_follow_the_variant_digits_is_pre_made():
     adv = {"Q_6/I0_adv.png": _lit(DIGITS["I0"], 1), "Q_6/I1_adv.png": _lit(DIGITS["I1"], 7)}
     other = {"I0": _digit(10), "I1": _digit(11)}
     same = Variant(RunRecord(pngs=dict(adv)), _ref(images=other, model=Marker()), None,
-                   {"I0": "another 2", "I1": "another 8"})
+                   {"Q6": {"I0": "another 2", "I1": "another 8"}})
     v = _q6(adv, variant=same)
     assert v.status == "wrong" and "did not follow" in v.note and "pre-made" in v.note, v
     own = _lit(other["I0"], 1)                   # the target's pixel, and a change of its own to the new digit
     own[10:16, 10:16] = np.clip(own[10:16, 10:16].astype(int) + 30, 0, 255)
     fresh = Variant(RunRecord(pngs={"Q_6/I0_adv.png": own, "Q_6/I1_adv.png": _lit(other["I1"], 0)}),
-                    _ref(images=other, model=Marker()), None, {"I0": "another 2", "I1": "another 8"})
+                    _ref(images=other, model=Marker()), None, {"Q6": {"I0": "another 2", "I1": "another 8"}})
     v = _q6(adv, variant=fresh)
     assert v.status == "correct" and "followed the data" in v.note, v

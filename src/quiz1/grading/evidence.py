@@ -1,6 +1,6 @@
-"""What one run of a submission shows, handed to each question's verdict (``questions/``): the run, quiz1's answers
-for the data, the variant run, and what the grader ran apart from the notebook; with the readings every question
-shares (a section's cells, did it fail, is anything shown).
+"""What one run of a submission shows, handed to each question's verdict (``questions/``): the run, each question's
+reference for the data (its module's ``reference``), the variant run, and what the grader ran apart from the notebook;
+with the readings every question shares (a section's cells, did it fail, is anything shown).
 
 Verdicts: ``correct`` (checked, matches), ``wrong`` (checked, shown but no
 match), ``unverified`` (ran and shows work that cannot be checked by a machine,
@@ -21,20 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .reading.values import numbers
-from .reference import Reference
 from .report import Verdict
 from .running.execution import Cell, RunRecord
 
 
 @dataclass(frozen=True)
 class Variant:
-    """The second run, on changed data, and the answers for that data."""
+    """The second run, on changed data, and each question's reference for that data."""
 
     run: RunRecord | None          # None: it could not run (the note says why)
-    ref: Reference
-    note: str | None = None
-    q6_digits: dict = field(default_factory=dict)   # "I0"/"I1" -> which digit the variant's image is, in words
-    refs: dict = field(default_factory=dict)        # question name -> its module's ``reference`` of the variant data
+    refs: dict = field(default_factory=dict)     # question name -> its module's ``reference`` of the variant data
+    note: str | None = None        # why it did not run
+    drawn: dict = field(default_factory=dict)    # question name -> what its module's ``variant`` said of the data it
+    #                                              drew (e.g. which digit a new image is, in words)
 
 
 class Evidence:
@@ -43,15 +42,14 @@ class Evidence:
     Parameters
     ----------
     run : the run on the grader's data (``execution.RunRecord``)
-    ref : quiz1's answers for that data, read before the run (``reference.Reference``)
-    variant : the run on changed data and its answers, or None (``--variants 0``)
+    refs : question name -> what its module's ``reference(root, given)`` read from the data before the run
+    variant : the run on changed data and its references, or None (``--variants 0``)
     apart : question name -> what the grader ran apart from the notebook for it (e.g. "Q7": the harness's record)
-    refs : question name -> what its module's ``reference(root)`` read from the data before the run
     """
 
-    def __init__(self, run: RunRecord, ref: Reference, variant: Variant | None = None, apart: dict | None = None,
-                 refs: dict | None = None):
-        self.run, self.ref, self.variant, self.apart, self.refs = run, ref, variant, apart or {}, refs or {}
+    def __init__(self, run: RunRecord, refs: dict | None = None, variant: Variant | None = None,
+                 apart: dict | None = None):
+        self.run, self.refs, self.variant, self.apart = run, refs or {}, variant, apart or {}
         self.cells = run.cells
         self.all_code = "\n".join(c.source for c in run.cells)
         self._measures: dict = {}

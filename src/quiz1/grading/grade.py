@@ -1,15 +1,16 @@
 """Grade one submission zip: ``grade_submission(zip) -> GradeReport``; the CLI prints it.
 
 The steps, each in its own module: unwrap the zip (``running.layout``); put the
-TA's data and M in place of the zip's (``running.datasets``); compute quiz1's
-answers from them before anything runs (``reference``, and each question's own
-``reference``); run the notebooks afresh through the executor, a sandboxed one
-in the CLI, with the cells each question asks for around its section
-(``running.execution``), and once more on variant data in a second copy of the
-submission (``datasets.write_variant``; I0 and I1 become other digits of their
-classes, ``datasets.write_q6_variant``), in parallel where cores allow; run what
-each question runs apart from the notebook (its ``apart``: Q4/Q5's models, Q7's
-classes); then one verdict a question (``questions``, from one ``Evidence``).
+TA's data and M in place of the zip's (``running.datasets``); compute each
+question's reference from them before anything runs (its module's
+``reference(root, given)``); run the notebooks afresh through the executor, a
+sandboxed one in the CLI, with the cells each question asks for around its
+section (``running.execution``), and once more on variant data in a second copy
+of the submission, written by each question that has a ``variant`` (Q1's
+logits and labels; I0 and I1 become other digits of their classes), with the
+references of that copy, in parallel where cores allow; run what each question
+runs apart from the notebook (its ``apart``: Q4/Q5's models, Q7's classes);
+then one verdict a question (``questions``, from one ``Evidence``).
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ import nbformat
 
 from .evidence import Evidence, Variant
 from .questions import modules
-from .reference import data_answers, reference_for
+from .reference import Given
 from .report import GradeReport
-from .running.datasets import place_ta_data, write_q6_variant, write_variant
+from .running.datasets import place_ta_data
 from .running.execution import run_submission
 from .running.layout import extract_submission
 
@@ -38,11 +39,12 @@ SHOWN = "shown on purpose: the quiz's own error, before the fix"
 @dataclass
 class Apart:
     """What a question's ``apart(ctx)`` may use to run something of the notebook apart from it, after the run: the run,
-    quiz1's answers, where the models were pickled (question name -> path), the executor (the sandbox), and
-    ``shared``, for work two questions share (Q4's and Q5's models are evaluated in one pair of kernels)."""
+    the questions' references (question name -> its module's ``reference``), where the models were pickled (question
+    name -> path), the executor (the sandbox), and ``shared``, for work two questions share (Q4's and Q5's models are
+    evaluated in one pair of kernels)."""
 
     run: object
-    ref: object
+    refs: dict
     exports: dict
     executor: object
     shared: dict = field(default_factory=dict)
@@ -80,25 +82,28 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         root, problems = layout.root, list(layout.problems)
         placed, caveats = place_ta_data(root, data_root, Path(model) if model is not None else None)
         problems += placed
-        ref = reference_for(root, trust_model=trust_model, model_path=model)
-        refs = {q.NAME: q.reference(root) for q in modules() if hasattr(q, "reference")}   # before the run
-        vroot = vref = None
-        vrefs = {}
+        given = Given(Path(model) if model is not None else None, trust_model, Path(mnist) if mnist is not None else None)
+        refs = {q.NAME: q.reference(root, given) for q in modules() if hasattr(q, "reference")}   # before the run
+        vroot = None
+        vrefs, drawn = {}, {}
         if variants and layout.notebooks:
             vroot = extract_submission(zip_path, tmp / "variant").root
             place_ta_data(vroot, data_root, Path(model) if model is not None else None)
-            changed = write_variant(vroot, seed=secrets.randbits(32))
-            q6_changed, q6_digits = write_q6_variant(vroot, ref.q6_model, secrets.randbits(32), mnist)
-            changed += q6_changed
-            vref = dataclasses.replace(ref, **data_answers(vroot))
-            vrefs = {q.NAME: q.reference(vroot) for q in modules() if hasattr(q, "reference")}
+            changed = []
+            for q in modules():          # each question's variant data (Q1: other logits, Q6: other digits)
+                if hasattr(q, "variant"):
+                    files, said = q.variant(vroot, refs.get(q.NAME), secrets.randbits(32), given)
+                    changed += files
+                    if said:
+                        drawn[q.NAME] = said
+            vrefs = {q.NAME: q.reference(vroot, given) for q in modules() if hasattr(q, "reference")}
             graded_on = f"variant run on changed {', '.join(changed) or 'nothing (no data to change)'}"
         else:
             graded_on = "no variant run (--variants 0): a value typed in cannot be told from one computed"
         kept = []
         token = secrets.token_hex(8)
         exports = {q.NAME: root.resolve() / f".quiz1-models-{token}-{q.NAME}.pkl" for q in modules()
-                   if hasattr(q, "wants_models") and q.wants_models(ref)}
+                   if hasattr(q, "wants_models") and q.wants_models(refs.get(q.NAME))}
 
         def main_run():
             return run_submission(root, layout.notebooks, executor, timeout=timeout, budget=budget, progress=progress,
@@ -118,9 +123,9 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             run = main_run()
             vrun = variant_run() if vroot is not None and not run.interrupted else None
         if vroot is not None:
-            variant = Variant(vrun, vref, None if vrun is not None else "the grader was interrupted", q6_digits, vrefs)
+            variant = Variant(vrun, vrefs, None if vrun is not None else "the grader was interrupted", drawn)
         problems += run.problems
-        ctx = Apart(run, ref, exports, executor)     # what the questions run apart from the notebook
+        ctx = Apart(run, refs, exports, executor)     # what the questions run apart from the notebook
         apart = {q.NAME: q.apart(ctx) for q in modules() if hasattr(q, "apart") and not run.interrupted}
         if any(a is not None and not a.get("started", True) for a in apart.values()):
             from .running.canary import MachineError, self_check
@@ -132,7 +137,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
             Path(keep_dir).mkdir(parents=True, exist_ok=True)
             for k, nb in enumerate(kept):
                 nbformat.write(nb, Path(keep_dir) / f"{zip_path.stem}{'' if k == 0 else f'-{k + 1}'}.ipynb")
-        ev = Evidence(run, ref, variant, apart, refs)
+        ev = Evidence(run, refs, variant, apart)
         questions = {q.NAME: q.verdict(ev) for q in modules()}
         for q in modules():      # an error a question shows on purpose (Q7: the quiz's own, before the fix)
             excused = q.excused(ev, questions[q.NAME]) if hasattr(q, "excused") else None

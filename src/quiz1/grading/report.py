@@ -31,6 +31,18 @@ def _printable_fields(obj) -> None:
             object.__setattr__(obj, f.name, tuple(printable(e) for e in v))
 
 
+def plain(value):
+    """``value`` as JSON holds it: a dataclass instance (a question's typed ``measures``) as the dict of its fields,
+    tuples as lists, recursively; anything else as it is."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 @functools.lru_cache(maxsize=None)
 def template(name: str):
     """A page template of ``grading/templates`` (Jinja2, everything autoescaped: the pages show students' text)."""
@@ -100,7 +112,8 @@ class GradeReport:
     stop_reason: str = ""                            # why the run ended early, in words ("" when it ran to the end)
     graded_on: str = ""                              # the second run on changed data, or why there was none
     caveats: tuple = ()                              # what the verdicts rest on that the TA should know (no --data, ...)
-    measures: dict = field(default_factory=dict)     # question name -> what its module measured (``measures``)
+    measures: dict = field(default_factory=dict)     # question name -> what its module measured (``measures``: typed
+    #                                                  records, plain JSON only in ``to_json``)
 
     def __post_init__(self):
         _printable_fields(self)
@@ -126,7 +139,7 @@ class GradeReport:
             "sandbox": self.sandbox,
             "graded_on": self.graded_on,
             "caveats": list(self.caveats),
-            "measures": self.measures,
+            "measures": plain(self.measures),
             "layout": {"problems": list(self.problems), "warnings": list(self.warnings)},
             "execution": {"seconds": round(self.seconds, 2), "timed_out": self.timed_out,
                           "kernel_died": self.kernel_died, "interrupted": self.interrupted,

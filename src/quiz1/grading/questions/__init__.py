@@ -3,12 +3,19 @@
 A question module has ``NAME`` ("Q1"), ``NUMBER`` (its heading's number),
 ``CONTENT`` (a pattern of what its cells do, for notebooks without headings)
 and ``verdict(ev) -> Verdict`` from an ``evidence.Evidence``. Where it needs
-them: ``reference(root)``, what it reads from the data before the notebook runs
-(in ``ev.refs[NAME]``, and in the variant's ``refs``); ``measures(ev)``, numbers
-the report and the review page show too; ``figure(measures, status)``, a
-picture for the TA; ``class_view(reports, stems)``, a section of report.html
-about the whole class; ``shared_wrong(found)``, the wrong value similarity
-compares; ``excused(ev, verdict)``, errors shown on purpose.
+them: ``reference(root, given)``, what it reads from the data below ``root``
+before the notebook runs, a frozen record of its own (``given``: the TA's
+inputs, ``reference.Given``; in ``ev.refs[NAME]``, and for the variant data in
+``ev.variant.refs[NAME]``); ``variant(root, ref, seed, given) -> (files
+changed, what it drew or None)``, its data changed for the second run (what it
+drew in ``ev.variant.drawn[NAME]``); ``cells(plan)`` and ``collect``, grader
+cells around its section and their reports; ``apart(ctx)``, what it runs apart
+from the notebook after the run (``wants_models(ref)``: its models pickled for
+it); ``measures(ev)``, typed records the report (as JSON) and the review page
+show too; ``figure(measures, status)``, a picture for the TA, from the JSON;
+``class_view(reports, stems)``, a section of report.html about the whole
+class; ``shared_wrong(found)``, the wrong value similarity compares;
+``excused(ev, verdict)``, errors shown on purpose.
 
 ``QUESTIONS`` is the one list of them, in the quiz's order: a question is its module and one entry here.
 """

@@ -32,16 +32,16 @@ def q5_inputs(x, at=None) -> dict:
 def evaluated(ctx) -> dict:
     """The Q4 and Q5 models the run pickled (``ctx.exports``: question name -> path), evaluated once in fresh kernels
     on inputs drawn now (``probes.run_models_apart``), kept in ``ctx.shared``: {"q4", "q5", "notes", "failed",
-    "started", "seconds"} plus "q4_points" ({file: (P, shipped)}) and "q5_x" ((x (m,), kind (m,)),
-    ``reference.q5_points``)."""
+    "started", "seconds"} plus "q4_points" ({file: (P, shipped)}, ``reference.q4_points``) and "q5_x" ((x (m,), kind
+    (m,)), ``reference.q5_points``), from the Q4 and Q5 references in ``ctx.refs`` (``q4.Clouds``, ``q5.Sets``)."""
     if "models" not in ctx.shared:
-        ref = ctx.ref
+        clouds, sets = ctx.refs.get("Q4"), ctx.refs.get("Q5")
         rng = np.random.default_rng(secrets.randbits(64))
-        points = q4_points(ref, rng)
-        xq = q5_points(ref.q5_sets[0], rng) if ref.q5_sets is not None else None
+        points = q4_points(clouds.clouds, clouds.charts, clouds.sizes, rng) if clouds is not None else {}
+        x = sets.x if sets is not None else None
+        xq = q5_points(x, rng) if x is not None else None
         exports = {name.lower(): path for name, path in ctx.exports.items()}
-        got = run_models_apart(exports, points, q5_inputs(ref.q5_sets[0], xq[0]) if xq is not None else {},
-                               ctx.executor)
+        got = run_models_apart(exports, points, q5_inputs(x, xq[0]) if xq is not None else {}, ctx.executor)
         ctx.shared["models"] = {**got, "q4_points": points, "q5_x": xq}
     return ctx.shared["models"]
 

@@ -11,11 +11,18 @@ several bare candidates.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from ..evidence import Evidence
 from ..reading.values import Printed, literal_in_code, matches, numbers
+from ..reference import Given
 from ..report import Verdict
+from ..running.datasets import replace_copies
 from ..running.execution import Cell, Insert, Plan
+from ..running.layout import find_data_file
 from ..running.probes import guard_call_cell
 
 NAME, NUMBER = "Q1", 1
@@ -27,6 +34,71 @@ SCALAR_LINE_MOST, SCALAR_CELL_MOST = 4, 64   # a scalar answer counts from a lin
 REPR_NOISE = re.compile(r"tensor|array|dtype|float\d*|int\d*|grad_fn=<\w*>|device='?\w*'?|requires_grad|np\.|True|False")
 OTHER_CANDIDATES = 3
 ALIASES = {"torch.nn.functional.": "F."}
+
+
+@dataclass(frozen=True)
+class Answers:
+    """quiz1's Q1 answers for the data of a submission, read before the notebook runs; None each (with the reason in
+    ``missing``) when the data is absent or cannot be read."""
+
+    mean: float | None           # the mean cross-entropy of equation 2 over the samples
+    total: float | None          # its sum over the samples
+    per_sample: tuple | None     # (N,) the per-sample losses
+    missing: str | None = None   # why there is no answer, one sentence for the TA
+
+
+def reference(root: Path, given: Given) -> Answers:
+    """The loss of Q_1/data.txt and labels.txt below ``root`` (``solvers.softmax_ce``); never raises on bad data."""
+    from ...data.loaders import load_q1
+    from ...solvers.softmax_ce import softmax_cross_entropy
+
+    data, labels = find_data_file(root, "data.txt"), find_data_file(root, "labels.txt")
+    if data is None or labels is None:
+        return Answers(None, None, None, "Q_1/data.txt or Q_1/labels.txt is not in the zip, so there is no reference "
+                                         "to check against")
+    try:
+        d = load_q1(data, labels)
+        r = softmax_cross_entropy(d.logits, d.labels)
+    except ValueError as e:
+        return Answers(None, None, None, f"the Q1 data in the zip cannot be read ({e})")
+    return Answers(float(r.mean), float(r.total), tuple(float(v) for v in r.per_sample))
+
+
+def variant(root: Path, ref: Answers, seed: int, given: Given) -> tuple[list[str], None]:
+    """The variant data for the second run (``write_variant``): (the files changed, nothing more to say)."""
+    return write_variant(root, seed), None
+
+
+def write_variant(root: Path, seed: int = 0) -> list[str]:
+    """Overwrite the Q1 files below ``root`` with variant data of the same names, shapes and formats: the logits'
+    columns permuted and scaled, the labels' rows permuted, until the mean cross-entropy is at least 20% away; in
+    every file of the submission holding the quiz file's bytes too. Returns the files changed (relative)."""
+    from ...data.loaders import load_q1
+    from ...solvers.softmax_ce import softmax_cross_entropy
+
+    rng = np.random.default_rng(seed)
+    changed = []
+    data, labels = find_data_file(root, "data.txt"), find_data_file(root, "labels.txt")
+    if data is not None and labels is not None:
+        try:
+            q1 = load_q1(data, labels)
+        except ValueError:
+            q1 = None
+        if q1 is not None:
+            mean = softmax_cross_entropy(q1.logits, q1.labels).mean
+            for _ in range(20):
+                z = q1.logits[:, rng.permutation(q1.logits.shape[1])] * rng.uniform(0.6, 1.6)     # (N, M)
+                y = q1.labels[rng.permutation(q1.labels.shape[0])]                               # (N, M)
+                if abs(softmax_cross_entropy(z, y).mean - mean) >= 0.2 * max(abs(mean), 1e-9):
+                    break
+            integer = all(tok.lstrip("-").isdigit() for tok in labels.read_text().split()[:200])
+            quiz = {p: p.read_bytes() for p in (data, labels)}
+            np.savetxt(data, z)
+            np.savetxt(labels, y, fmt="%d" if integer else "%.18e")
+            changed += [p.relative_to(root).as_posix() for p in (data, labels)]
+            for p, old in quiz.items():    # a student's own copy of the download (Quizz_data/Q1/data.txt) too
+                changed += replace_copies(root, old, p.read_bytes(), skip=p)
+    return changed
 
 
 def cells(plan: Plan) -> list[Insert]:
@@ -72,17 +144,17 @@ def _hits(text: str, mean: float, total: float, per_sample) -> list[tuple[int, s
     return hits
 
 def verdict(ev: Evidence) -> Verdict:
-    r = ev.ref
-    if r.q1_mean is None:
+    r: Answers = ev.refs[NAME]
+    if r.mean is None:
         failed = ev.failed(NUMBER)
         if ev.work(NUMBER) and failed is None:
-            return Verdict("unverified", ev.found_numbers(NUMBER), None, r.missing.get(NAME))
-        return failed or Verdict("missing", None, None, r.missing.get(NAME))
-    expected = f"mean {r.q1_mean:.6f} or total {r.q1_total:.6f} (or the {len(r.q1_per_sample)} per-sample losses)"
+            return Verdict("unverified", ev.found_numbers(NUMBER), None, r.missing)
+        return failed or Verdict("missing", None, None, r.missing)
+    expected = f"mean {r.mean:.6f} or total {r.total:.6f} (or the {len(r.per_sample)} per-sample losses)"
     typed, found = [], None
     for c, inside in ev.ordered(NUMBER):
-        for k, kind, p in _hits(c.text, r.q1_mean, r.q1_total, r.q1_per_sample):
-            text = f"{kind} {p.text}" if p is not None else f"the {len(r.q1_per_sample)} per-sample losses"
+        for k, kind, p in _hits(c.text, r.mean, r.total, r.per_sample):
+            text = f"{kind} {p.text}" if p is not None else f"the {len(r.per_sample)} per-sample losses"
             if p is not None and literal_in_code(p, ev.all_code):
                 typed.append(f"{text} ({c.notebook} {c.label})")
                 continue
@@ -96,13 +168,13 @@ def verdict(ev: Evidence) -> Verdict:
     where = f"{text} ({c.notebook} {c.label})"
     notes = [] if inside else ["printed outside the Q1 section"]
     if ev.variant is not None:
-        v = ev.variant.ref
+        v: Answers = ev.variant.refs[NAME]
         vc, why = ev.variant_cell(c)
         if vc is None:
             return Verdict("unverified", where, expected, "; ".join(notes + [
                 f"the value could not be checked on the variant data ({why}): a human should decide"]))
-        want = {"mean": v.q1_mean, "total": v.q1_total, "per-sample": None}[kind]
-        got = [h for h in _hits(vc.text, v.q1_mean, v.q1_total, v.q1_per_sample) if h[1] == kind]
+        want = {"mean": v.mean, "total": v.total, "per-sample": None}[kind]
+        got = [h for h in _hits(vc.text, v.mean, v.total, v.per_sample) if h[1] == kind]
         if not any(h[0] == k for h in got):
             seen = numbers(vc.text)
             shown = seen[k].text if k < len(seen) else "nothing"
@@ -110,7 +182,7 @@ def verdict(ev: Evidence) -> Verdict:
                 f"did not change when the data changed: hard-coded? on the variant data the same cell printed "
                 f"{shown} where the {kind} is " + (f"{want:.6f}" if want is not None else "another vector")]))
         notes.append(f"followed the data: on the variant data the same cell printed its {kind}"
-                     + (f" {v.q1_mean if kind == 'mean' else v.q1_total:.6g}" if kind != "per-sample" else ""))
+                     + (f" {v.mean if kind == 'mean' else v.total:.6g}" if kind != "per-sample" else ""))
     doubt = _library(ev, c) or _which_one(ev, c, k, kind)
     if doubt:
         return Verdict("unverified", where, expected, "; ".join(notes + [doubt]))
@@ -150,8 +222,8 @@ def _which_one(ev: Evidence, c: Cell, k: int, kind: str) -> str | None:
             break
     if re.search(r"[A-Za-z]", REPR_NOISE.sub(" ", re.sub(r"[-+]?\d[\d.,eE+-]*", " ", line))):
         return None
-    r = ev.ref
-    known = [r.q1_mean, r.q1_total] + list(r.q1_per_sample if r.q1_per_sample is not None else [])
+    r: Answers = ev.refs[NAME]
+    known = [r.mean, r.total] + list(r.per_sample if r.per_sample is not None else [])
     others = set()
     for cell in {id(x): x for x in ev.section(NUMBER) + [c]}.values():
         for ln in cell.text.splitlines():

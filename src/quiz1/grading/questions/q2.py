@@ -10,11 +10,14 @@ or computed without autograd.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..evidence import Evidence
 from ..reading.values import literal_in_code, matches, vector_matches, vectors
+from ..reference import Given, q2_readings
 from ..report import Verdict
 from ..running.execution import Insert, Plan
 from ..running.probes import guard_call_cell
@@ -22,6 +25,19 @@ from ..running.probes import guard_call_cell
 NAME, NUMBER = "Q2", 2
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"torchviz|make_dot|compute_tree|\[\s*4\.?\s*,\s*5\.?\s*,\s*6\.?\s*\]")
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What quiz1 reads of Figure 1 (it holds for any data: the figure is the quiz's, not the zip's)."""
+
+    readings: tuple       # ``reference.Q2Reading`` each program drawn as Figure 1 gives at [4, 5, 6], the natural first
+    claim_nodes: tuple    # (node label, output at [4, 5, 6]) where the statement's claim [7, 11, 17] can hold
+
+
+def reference(root: Path, given: Given) -> Readings:
+    """Every program drawn as Figure 1 and the nodes of the statement's claim (``reference.q2_readings``)."""
+    return Readings(*q2_readings())
 
 
 def _kind(label: str) -> str:
@@ -100,7 +116,8 @@ def _tensor(t: dict) -> str:
 
 def verdict(ev: Evidence) -> Verdict:
     drawn = figure1_tensors(ev.run.kernel.get(NAME))     # the kernel's tensors torchviz draws as Figure 1
-    readings = ev.ref.q2_readings
+    ref: Readings = ev.refs[NAME]
+    readings = ref.readings
     expected = " or ".join(_fmt(r.output) for r in readings) + " (one per program drawn as Figure 1)"
     claim = "no program drawn as Figure 1 reproduces the statement's [7, 11, 17] at [1, 2, 3]"
     typed, found = [], None
@@ -151,7 +168,7 @@ def verdict(ev: Evidence) -> Verdict:
         return Verdict("unverified", f"{_tensor(t)} = {_fmt(t['value'])}, {rd.reading}", expected,
                        "the kernel holds a program drawn as Figure 1 with a right output at [4, 5, 6], but the run "
                        "does not show it: a human should decide")
-    for node, out in ev.ref.q2_claim_nodes:
+    for node, out in ref.claim_nodes:
         for cc in ev.section(NUMBER):
             if any(vector_matches(v, out) for v in vectors(cc.text, 3)):
                 return Verdict("unverified", f"{_fmt(out)} ({cc.notebook} {cc.label})", expected,

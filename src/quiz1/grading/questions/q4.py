@@ -11,14 +11,17 @@ for the TA (``ranking``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..evidence import Evidence
 from ..reading.values import numbers
-from ..reference import EXACT_REL
+from ..reference import EXACT_REL, Q4_FILES, Q4_SAMPLE, Given, exact_chart
 from ..report import Verdict
 from ..running.execution import Insert, Plan
+from ..running.layout import find_data_file
 from .models import evaluated, model_export_cell, model_watch_cell
 
 NAME, NUMBER = "Q4", 4
@@ -28,6 +31,53 @@ WORSE_THAN_LINEAR = 1.5   # an MSE over 1.5 x the best linear encoder's (PCA to 
 MEMORISED = 10     # exact on the zip's points, over 10 x the exactness bound on new points: a memorised table
 
 
+@dataclass(frozen=True, eq=False)
+class Clouds:
+    """The Q4 data files of a submission, read before the notebook runs (a file absent or unreadable is left out)."""
+
+    clouds: dict     # data file -> (n, D) at most ``Q4_SAMPLE`` evenly spaced points of it, where the models run
+    charts: dict     # data file -> quiz1's exact chart of it (``reference.exact_chart``), or None: where the grader
+    #                  draws new points of its manifold
+    sizes: dict      # data file -> how many points the file holds
+    missing: dict = field(default_factory=dict)    # data file -> why it cannot be read, one sentence
+
+
+def reference(root: Path, given: Given) -> Clouds:
+    """The Q4 point clouds below ``root`` (``Q4_FILES``), a sample of each, its exact chart and its size."""
+    from ...data.loaders import load_cloud
+
+    clouds, charts, sizes, missing = {}, {}, {}, {}
+    for name in Q4_FILES:
+        p = find_data_file(root, name)
+        try:
+            if p is not None:
+                X = load_cloud(p)
+                clouds[name] = X[np.linspace(0, len(X) - 1, min(len(X), Q4_SAMPLE)).astype(int)]
+                charts[name], sizes[name] = exact_chart(X), len(X)
+        except ValueError as e:
+            missing[name] = str(e).replace(str(root) + "/", "")
+    return Clouds(clouds, charts, sizes, missing)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What the grader measured of the notebook's best encoder + decoder on one Q4 data file (``measures``)."""
+
+    name: str | None          # the encoder + decoder measured (or the section's Markdown formulas, abridged)
+    kind: str | None          # what they are: "module", "functions", "Markdown formulas", ...
+    params: int               # every number the model reads
+    limit: int | None         # the quiz's parameter limit for the file
+    mse: float                # MSE on the new points of the file's manifold (on its own points when it raised there)
+    rel: float | None         # relative RMSE, sqrt(MSE / the data's variance), on the new points; None: it raised there
+    rel_shipped: float        # relative RMSE on the file's own points
+    fresh: int                # how many new points of the manifold it ran on
+    fresh_error: str | None   # why it raised on the new points, when it did
+    pca_mse: float            # MSE of the best linear encoder to D - 1 dimensions (PCA)
+    status: str               # "exact", "network", "worse than linear", "too large", "memorised", "formulas not exact"
+    printed: bool             # its parameter count is printed in the section
+    n: int                    # how many of the file's points it ran on
+
+
 def cells(plan: Plan) -> list[Insert]:
     """The model watch before the section, the export of the kernel's models after it (``kernel/models.py``), when
     the grader wants them (``plan.exports``)."""
@@ -35,9 +85,9 @@ def cells(plan: Plan) -> list[Insert]:
     return [Insert(model_watch_cell(), after=False), Insert(model_export_cell(path), after=True)] if path else []
 
 
-def wants_models(ref) -> bool:
+def wants_models(ref: Clouds) -> bool:
     """Does the grader take this section's models out of the kernel (the data to run them on is there)?"""
-    return bool(ref.q4_clouds)
+    return bool(ref.clouds)
 
 
 def apart(ctx) -> dict:
@@ -45,19 +95,17 @@ def apart(ctx) -> dict:
     return evaluated(ctx)
 
 
-def measures(ev: Evidence) -> dict:
-    """Data file -> what the grader measured of the notebook's best encoder + decoder on it (exact ones by fewest
-    parameters, then lowest loss), on the points it drew from the file's manifold after the run (the zip's own
+def measures(ev: Evidence) -> dict[str, Fit]:
+    """Data file -> what the grader measured of the notebook's best encoder + decoder on it (``Fit``; exact ones by
+    fewest parameters, then lowest loss), on the points it drew from the file's manifold after the run (the zip's own
     points kept apart): the encoders and decoders taken out of the kernel and run apart (``run_models_apart``),
-    and the equations of the section's Markdown (``encoder_formulas``): {"name", "kind", "params", "limit",
-    "mse", "rel", "rel_shipped", "fresh", "fresh_error", "pca_mse", "status", "printed", "n"}."""
-    from ..reference import Q4_FILES
+    and the equations of the section's Markdown (``encoder_formulas``)."""
     from .encoder_formulas import markdown_round_trips
 
     out = {}
     printed = {int(p.value) for c in ev.section(NUMBER) for p in numbers(c.text) if float(p.value).is_integer()}
     models = (ev.apart.get(NAME) or {})
-    for fname, X in ev.ref.q4_clouds.items():
+    for fname, X in ev.refs[NAME].clouds.items():
         P, shipped = models.get("q4_points", {}).get(fname, (X, np.ones(len(X), bool)))
         fresh = ~shipped
         exact = EXACT_REL ** 2 * X.var()                # exact ones by fewest parameters, the rest by loss first
@@ -94,10 +142,9 @@ def measures(ev: Evidence) -> dict:
                   else "exact" if rel <= EXACT_REL else "worse than linear" if mse > WORSE_THAN_LINEAR * pca
                   else "network")
         raised = not np.isfinite(mse)                   # it ran on the shipped points only
-        out[fname] = {"name": c.get("name"), "kind": c.get("kind"), "params": params, "limit": limit,
-                      "mse": mse_s if raised else mse, "rel": None if raised else rel, "rel_shipped": rel_s, "fresh": int(fresh.sum()),
-                      "fresh_error": c.get("fresh_error"), "pca_mse": pca, "status": status,
-                      "printed": params in printed, "n": int(shipped.sum())}
+        out[fname] = Fit(c.get("name"), c.get("kind"), params, limit, mse_s if raised else mse, None if raised else rel,
+                         rel_s, int(fresh.sum()), c.get("fresh_error"), pca, status, params in printed,
+                         int(shipped.sum()))
     return out
 
 def verdict(ev: Evidence) -> Verdict:
@@ -105,7 +152,8 @@ def verdict(ev: Evidence) -> Verdict:
                 "new points of the file's manifold (symbolic: full marks); networks ranked by loss, then "
                 "parameters, every number the model reads counted (limits 10,000 / 10,000 / 100,000)")
     m = ev.measured(NAME, measures)
-    files = list(ev.ref.q4_clouds)
+    ref: Clouds = ev.refs[NAME]
+    files = list(ref.clouds)
     apart = "; ".join(f"{w}" for q, w in (ev.apart.get(NAME) or {}).get("notes", {}).items() if q == "q4")
     if not m:
         v = ev.shown(NUMBER)
@@ -113,35 +161,35 @@ def verdict(ev: Evidence) -> Verdict:
                "kernel after the Q4 section and run apart on the grader's points: an autoencoder counts when it "
                "splits into an encoder and a decoder fed only the code) and no complete set of equations in the "
                "section's Markdown" + (f" ({apart})" if apart else "")
-               if files else "; ".join(w for k, w in ev.ref.missing.items() if k.startswith("Q4"))
+               if files else "; ".join(ref.missing.values())
                or "no Q4 data file in the zip to run on")
         return Verdict(v.status, v.found, expected, "; ".join(x for x in (why, v.note) if x))
     parts = []
     for f, r in m.items():
-        said = ("printed in the section" if r["printed"] else "not printed in the section")
-        size = "" if r["kind"] == "Markdown formulas" else f" ({r['params']:,} parameters, {said})"
-        where = (f"on {r['n']:,} of the file's points, raising on new points of its manifold"
-                 if r["rel"] is None else f"on {r['fresh']:,} new points of its manifold" if r["fresh"]
-                 else f"on {r['n']:,} of the file's points")
-        parts.append(f"{f}: {r['kind']} `{r['name']}`{size}: MSE {r['mse']:.3g} {where} ({r['status']})")
+        said = ("printed in the section" if r.printed else "not printed in the section")
+        size = "" if r.kind == "Markdown formulas" else f" ({r.params:,} parameters, {said})"
+        where = (f"on {r.n:,} of the file's points, raising on new points of its manifold"
+                 if r.rel is None else f"on {r.fresh:,} new points of its manifold" if r.fresh
+                 else f"on {r.n:,} of the file's points")
+        parts.append(f"{f}: {r.kind} `{r.name}`{size}: MSE {r.mse:.3g} {where} ({r.status})")
     found = "; ".join(parts)
     absent = [f for f in files if f not in m]
-    bad = {f: r for f, r in m.items() if r["status"] in ("too large", "worse than linear", "memorised")}
+    bad = {f: r for f, r in m.items() if r.status in ("too large", "worse than linear", "memorised")}
     notes = []
     if absent:
         notes.append(f"nothing found for {', '.join(absent)}")
     for f, r in bad.items():
         notes.append(f"{f}: " + (
-            f"{r['params']:,} parameters (every number the model reads), over the quiz's limit of {r['limit']:,}"
-            if r["status"] == "too large" else
+            f"{r.params:,} parameters (every number the model reads), over the quiz's limit of {r.limit:,}"
+            if r.status == "too large" else
             "round-trips the zip's own points exactly but not new points of the same manifold ("
-            + (f"it raised on them: {r['fresh_error']}" if r["rel"] is None else
-               f"relative RMSE {r['rel']:.3g} on {r['fresh']:,} of them") + "): it memorised the data, it does not "
-            "encode it" if r["status"] == "memorised" else
-            f"MSE {r['mse']:.3g}, worse than the best linear encoder (PCA, MSE "
-            f"{r['pca_mse']:.3g}) by more than half: untrained, or it learned nothing"))
-    blind = [f for f, r in m.items() if not r["fresh"]]
-    if all(m.get(f, {}).get("status") == "exact" for f in files) and not blind:
+            + (f"it raised on them: {r.fresh_error}" if r.rel is None else
+               f"relative RMSE {r.rel:.3g} on {r.fresh:,} of them") + "): it memorised the data, it does not "
+            "encode it" if r.status == "memorised" else
+            f"MSE {r.mse:.3g}, worse than the best linear encoder (PCA, MSE "
+            f"{r.pca_mse:.3g}) by more than half: untrained, or it learned nothing"))
+    blind = [f for f, r in m.items() if not r.fresh]
+    if all(f in m and m[f].status == "exact" for f in files) and not blind:
         return Verdict("correct", found, expected, f"exact to round-off (relative RMSE <= {EXACT_REL:g}) on every "
                        "file, measured by the grader on new points of each file's manifold, drawn after the run "
                        "(the models taken out of the notebook and run apart, the decoder fed the code alone)")
@@ -151,11 +199,11 @@ def verdict(ev: Evidence) -> Verdict:
         notes.append(f"{f}: quiz1 found no exact chart of this file, so no new points of its manifold could be "
                      f"drawn: measured on the file's own points only, a human should decide")
     for f, r in m.items():
-        if r["status"] == "formulas not exact":
-            notes.append(f"{f}: the section's formulas ({r['name']}) round-trip with a relative RMSE of "
-                         f"{r['rel']:.3g}, not exactly: a human should read them")
-    nets = [f for f, r in m.items() if r["status"] == "network"]
-    flat = [f for f in nets if m[f]["mse"] >= 0.95 * m[f]["pca_mse"]]
+        if r.status == "formulas not exact":
+            notes.append(f"{f}: the section's formulas ({r.name}) round-trip with a relative RMSE of "
+                         f"{r.rel:.3g}, not exactly: a human should read them")
+    nets = [f for f, r in m.items() if r.status == "network"]
+    flat = [f for f in nets if m[f].mse >= 0.95 * m[f].pca_mse]
     if flat:
         notes.append(f"{', '.join(flat)}: about the loss of the best linear encoder (PCA): the network found "
                      f"little more than a projection")

@@ -8,12 +8,16 @@ from elsewhere); every number it reads counts as a parameter.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..evidence import Evidence
+from ..reference import Given
 from ..report import Verdict
 from ..running.execution import Insert, Plan
+from ..running.layout import find_data_file
 from .models import evaluated, model_export_cell, model_watch_cell
 
 NAME, NUMBER = "Q5", 5
@@ -26,6 +30,54 @@ LINEAR_OPS = {"linear", "addmm", "matmul", "mm", "__matmul__", "bmm"}
 ACTIVATIONS = {"relu", "relu_", "tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "softplus", "selu", "sin", "cos",
                "celu", "hardtanh", "relu6", "mish", "softsign", "logsigmoid", "hardswish", "prelu", "rrelu",
                "threshold", "hardsigmoid", "tanh_", "sigmoid_"}
+
+
+@dataclass(frozen=True, eq=False)
+class Sets:
+    """The Q5 data of a submission, read before the notebook runs; None both (with the reason in ``missing``) when
+    xy.npz or ab.npz is absent or cannot be read."""
+
+    x: np.ndarray | None         # (n,) the x of xy.npz
+    ab: np.ndarray | None        # (m, 2) the (alpha, beta) of ab.npz, unpaired with x
+    missing: str | None = None   # why there are none, one sentence
+
+
+def reference(root: Path, given: Given) -> Sets:
+    """xy.npz's x and ab.npz's (alpha, beta) below ``root``."""
+    from ...data.loaders import load_pair_set
+
+    xy, ab = find_data_file(root, "xy.npz"), find_data_file(root, "ab.npz")
+    if xy is None or ab is None:
+        return Sets(None, None)
+    try:
+        return Sets(load_pair_set(xy, "xy")[0], load_pair_set(ab, "ab").T)
+    except ValueError as e:
+        return Sets(None, None, str(e).replace(str(root) + "/", ""))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The notebook's best model of f against quiz1's reference, run apart from the notebook at x the grader drew
+    after the run (``measures``); RMSEs relative to the range of (alpha, beta)."""
+
+    name: str | None          # the model, as the grader took it out of the kernel
+    kind: str | None          # "module", "sklearn", ...
+    params: int               # every number it reads
+    rmse: float               # RMSE against f between the data's x (drawn by the grader), relative
+    rmse_data: float          # RMSE at the data's own x, relative
+    bypass: float | None      # RMSE with the MLP's weights set to zero, when that still follows f; else None
+    beyond: float | None      # the largest distance beyond the data's x from f's end tangent, relative; None: no x there
+    between: int              # how many x between the data's x it was measured at (0: at the data's x only)
+    orientation: str          # which of f's two orientations it follows
+    input: str                # how it was fed x: "x", "x standardised", ...
+    output_scaled: bool       # measured after one scale and shift per output (a model of normalised targets)
+    hidden: int | None        # hidden layers, read from its forward pass; None: not read
+    activations: list         # the activations between its layers
+    all_activated: bool       # an activation after every hidden layer
+    x: list                   # the data's x
+    pred: list                # (n, 2) its outputs there
+    truth: list               # (n, 2) f there
+    memorised: float | None   # its RMSE at the data's x when it is right there only (a table of the data), else None
 
 
 def cells(plan: Plan) -> list[Insert]:
@@ -50,9 +102,9 @@ def _layers(c: dict) -> dict:
     return {"hidden": len(lin) - 1, "activations": list(dict.fromkeys(acts)), "all_activated": all(gaps)}
 
 
-def wants_models(ref) -> bool:
+def wants_models(ref: Sets) -> bool:
     """Does the grader take this section's models out of the kernel (the data to run them on is there)?"""
-    return bool(ref.q5_sets is not None)
+    return ref.x is not None
 
 
 def apart(ctx) -> dict:
@@ -60,18 +112,15 @@ def apart(ctx) -> dict:
     return evaluated(ctx)
 
 
-def measures(ev: Evidence) -> dict | None:
+def measures(ev: Evidence) -> Fit | None:
     """The notebook's best model of f against quiz1's reference, run apart from the notebook at x the grader drew
-    after the run: {"name", "params", "rmse" (between the data's x, relative to the range of (alpha, beta)),
-    "rmse_data" (at the data's x), "bypass" (the RMSE with the MLP's weights set to zero, when that follows f),
-    "beyond" (the largest distance beyond the data from f's end tangent, relative), "memorised" (its RMSE at the
-    data's x when it is right there only, else None), "orientation", "input", "hidden", "activations", "x",
-    "pred", "truth"}, or None."""
+    after the run (``Fit``), or None."""
     from ...solvers.unpaired import reference_pairings
 
-    if ev.ref.q5_sets is None:
+    ref: Sets = ev.refs[NAME]
+    if ref.x is None:
         return None
-    x, ab = ev.ref.q5_sets
+    x, ab = ref.x, ref.ab
     xq, kind = (ev.apart.get(NAME) or {}).get("q5_x") or (x, np.zeros(len(x), int))
     refs = reference_pairings(x, ab)
     span = float(max(np.ptp(ab[:, 0]), np.ptp(ab[:, 1]))) or 1.0
@@ -120,7 +169,7 @@ def measures(ev: Evidence) -> dict | None:
     # right at the data's own x in some input form, far from f between them: a table of the data
     memo = [t[3]["rmse_data"] for t in tried if t[3]["name"] == best["name"] and t[3]["rmse_data"] <= RMSE_MOST
             and t[3]["rmse"] > RMSE_FAR]
-    return {**best, "memorised": min(memo, default=None)}
+    return Fit(**best, memorised=min(memo, default=None))
 
 def _beyond(xb, Qb, xs, Rs, span) -> float | None:
     """The largest distance of the model's outputs Qb (k, 2) at xb (k,), beyond the data, from the tangent of f at
@@ -139,9 +188,9 @@ def verdict(ev: Evidence) -> Verdict:
     if m is None:
         v = ev.shown(NUMBER)
         sec = "\n".join(c.source for c in ev.section(NUMBER))
-        if ev.ref.q5_sets is None:
-            return Verdict(v.status, v.found, expected, "; ".join(x for x in (ev.ref.missing.get(NAME), v.note)
-                                                                if x))
+        ref: Sets = ev.refs[NAME]
+        if ref.x is None:
+            return Verdict(v.status, v.found, expected, "; ".join(x for x in (ref.missing, v.note) if x))
         if v.status in ("error", "missing") or MODEL_CODE.search(sec):
             apart = (ev.apart.get(NAME) or {}).get("notes", {}).get("q5")
             return Verdict(v.status, v.found, expected, "; ".join(x for x in (
@@ -151,31 +200,31 @@ def verdict(ev: Evidence) -> Verdict:
         plots = sum(c.plots for c in ev.section(NUMBER))
         return Verdict("wrong", v.found, expected, f"no model: the Q5 section builds no network (no torch module, "
                        f"no MLP), so its {plots} plot(s) show the data, not a learned f")
-    arch = (f"{m['hidden']} hidden layer(s), activations {', '.join(m['activations']) or 'none'}"
-            if m["hidden"] is not None else "architecture not read")
-    rmse = f"{m['rmse']:.2%}" if m["rmse"] >= 1e-4 else f"{m['rmse']:.1e}"     # round-off reads as such
-    where = (f"at {m['between']} x between the data's x, drawn by the grader after the run" if m["between"] else
-             f"at the {len(m['x'])} x of xy.npz")
-    found = (f"{m['kind']} `{m['name']}` ({m['params']:,} parameters, every number it reads; {arch}): RMSE {rmse} of the range "
-             f"against f ({m['orientation']} orientation) {where} (at the data's x: {m['rmse_data']:.2%})"
-             + (f", input {m['input']}" if m["input"] != "x" else "")
-             + (", after one scale and shift per output" if m["output_scaled"] else ""))
-    beyond = ("" if m["beyond"] is None else f"; beyond the data's x, where f is not defined by the data and the "
-              f"verdict does not look, it strays at most {m['beyond']:.1%} of the range from f's end tangent")
-    if m["bypass"] is not None:
+    arch = (f"{m.hidden} hidden layer(s), activations {', '.join(m.activations) or 'none'}"
+            if m.hidden is not None else "architecture not read")
+    rmse = f"{m.rmse:.2%}" if m.rmse >= 1e-4 else f"{m.rmse:.1e}"     # round-off reads as such
+    where = (f"at {m.between} x between the data's x, drawn by the grader after the run" if m.between else
+             f"at the {len(m.x)} x of xy.npz")
+    found = (f"{m.kind} `{m.name}` ({m.params:,} parameters, every number it reads; {arch}): RMSE {rmse} of the range "
+             f"against f ({m.orientation} orientation) {where} (at the data's x: {m.rmse_data:.2%})"
+             + (f", input {m.input}" if m.input != "x" else "")
+             + (", after one scale and shift per output" if m.output_scaled else ""))
+    beyond = ("" if m.beyond is None else f"; beyond the data's x, where f is not defined by the data and the "
+              f"verdict does not look, it strays at most {m.beyond:.1%} of the range from f's end tangent")
+    if m.bypass is not None:
         return Verdict("wrong", found, expected, f"the output follows f even with the MLP's weights set to zero "
-                       f"(RMSE {m['bypass']:.2%} of the range): the answer comes from elsewhere (stored data, "
+                       f"(RMSE {m.bypass:.2%} of the range): the answer comes from elsewhere (stored data, "
                        f"a formula), not from the MLP")
-    if m["rmse"] > RMSE_FAR:
-        memo = (f" (it is right at the data's own x only, RMSE {m['memorised']:.2%} there: a memorised table, "
-                f"not a learned f)" if m["memorised"] is not None else "")
+    if m.rmse > RMSE_FAR:
+        memo = (f" (it is right at the data's own x only, RMSE {m.memorised:.2%} there: a memorised table, "
+                f"not a learned f)" if m.memorised is not None else "")
         return Verdict("wrong", found, expected, f"the model's curve does not follow f: off by more than "
                        f"{RMSE_FAR:.0%} of the range between the data's x{memo} (report.html draws it over f)")
-    if m["rmse"] > RMSE_MOST:
+    if m.rmse > RMSE_MOST:
         return Verdict("unverified", found, expected, f"near f but visibly off (between {RMSE_MOST:.0%} and "
                        f"{RMSE_FAR:.0%} of the range; report.html draws it over f): partial marks are a "
                        f"human's call" + beyond)
-    if m["hidden"] != 2 or not m["all_activated"]:
+    if m.hidden != 2 or not m.all_activated:
         return Verdict("unverified", found, expected, f"fits f, but the quiz asks for two hidden layers with "
                        f"activations ({arch}): a human decides the deduction" + beyond)
     return Verdict("correct", found, expected, "the grader took the model out of the notebook, ran it in a fresh "

@@ -11,11 +11,13 @@ import ast
 import re
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from ..evidence import Evidence
+from ..reference import Given, draw_xinits, q7_expected
 from ..report import Verdict
 from ..running.kernel import bootstrap, call, signed_results
 from ..running.probes import GUARD_SLOT
@@ -24,6 +26,24 @@ NAME, NUMBER = "Q7", 7
 # what a cell of its section does, in a notebook without headings (``sections.by_content``)
 CONTENT = re.compile(r"class\s+G\b|retain_graph|well done|backward through the graph")
 QUIZ_ERROR = re.compile(r"RuntimeError: Trying to backward through the graph a second time")
+
+
+@dataclass(frozen=True)
+class Grads:
+    """Where Q7 is checked and what the quiz's main block gives there with quiz1's fixed class."""
+
+    at: dict    # xinit -> (xinit.grad after the first pass, after the second); xinit = 1 and two values drawn
+
+    @property
+    def quiz(self) -> tuple:
+        """The gradients at the quiz's own xinit = 1."""
+        return self.at[1.0]
+
+
+def reference(root: Path, given: Given, xinits=None) -> Grads:
+    """quiz1's fixed class's gradients at xinit = 1 and ``xinits`` (default: ``reference.draw_xinits``, two values
+    the notebook cannot know in advance); the data below ``root`` plays no part."""
+    return Grads(q7_expected(sorted({1.0, *map(float, draw_xinits() if xinits is None else xinits)})))
 
 
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
@@ -161,15 +181,15 @@ def apart(ctx) -> dict | None:
     sources = [c.source for c in ctx.run.cells if NUMBER in c.questions]
     if not sources:
         return None
-    return run_q7_apart(sources, tuple(ctx.ref.q7_grads_at), ctx.executor, notebook=[c.source for c in ctx.run.cells])
+    return run_q7_apart(sources, tuple(ctx.refs[NAME].at), ctx.executor, notebook=[c.source for c in ctx.run.cells])
 
 
 def verdict(ev: Evidence) -> Verdict:
-    want = ev.ref.q7_grads
+    want = ev.refs[NAME].quiz
     expected = (f"the quiz's main block runs both passes; xinit.grad {want[0]:g} then {want[1]:g} at xinit = 1 "
                 f"(and quiz1's fixed class's values at other xinit)")
     apart = ev.apart.get(NAME) or {"classes": [], "error": None}
-    expect_at = ev.ref.q7_grads_at
+    expect_at = ev.refs[NAME].at
     passing, wrong, failing = [], [], []
     for rec in apart.get("classes", []):
         runs = rec.get("runs", [])
