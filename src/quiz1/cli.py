@@ -171,6 +171,9 @@ def cmd_export(a) -> int:
     from .grading.marks.rubric import load_rubric
 
     out = _graded(a.outdir)
+    if a.reveal and not a.feedback:
+        raise ValueError("export: --reveal shows the expected values on the feedback pages; expected --feedback with it "
+                         "but found none")
     if not (a.csv or a.canvas or a.feedback):
         raise ValueError("export: expected --csv FILE, --canvas CANVAS_EXPORT.csv or --feedback but found none of them")
     rubric = load_rubric(a.rubric)
@@ -205,8 +208,9 @@ def cmd_export(a) -> int:
     if a.feedback:
         from .grading.marks.export import write_feedback
 
-        written = write_feedback(out, out / "feedback", one, rubric)
-        print(f"wrote {len(set(written))} feedback page(s) to {out / 'feedback'}")
+        written = write_feedback(out, out / "feedback", one, rubric, reveal=a.reveal)
+        print(f"wrote {len(set(written))} feedback page(s) to {out / 'feedback'}"
+              + (" (with the expected values, --reveal)" if a.reveal else ""))
     return 0
 
 
@@ -579,8 +583,10 @@ def make_parser() -> argparse.ArgumentParser:
                     "one a TA marked, else refuse")
     ex.add_argument("--out", metavar="FILE", help="the file for Canvas to import (default OUTDIR/canvas_import.csv)")
     ex.add_argument("--missing-zero", action="store_true", help="0 for students with no submission (default blank)")
-    ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student: marks, the "
-                    "grader's evidence, the TA's comments")
+    ex.add_argument("--feedback", action="store_true", help="OUTDIR/feedback/<ID>.html per student, in the "
+                    "student's words: each question's mark, the rubric items applied with their text, the TA's comment")
+    ex.add_argument("--reveal", action="store_true", help="with --feedback: the expected value next to what was found, "
+                    "for each question (default: not shown)")
     ex.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
     ex.set_defaults(func=cmd_export)
 

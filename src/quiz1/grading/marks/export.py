@@ -26,13 +26,13 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...data.atomic import atomic_path, write_text
 from ..questions import names as question_names
 from ..report import template
-from .gradebook import MACHINE, items, waiting
+from .gradebook import MACHINE, items, rubric_items, waiting
 from .rubric import Rubric
 
 CANVAS_IDS = ("SIS User ID", "SIS Login ID")
@@ -56,6 +56,8 @@ class StudentMarks:
     bonus: float           # the bonus questions' marks
     pending: tuple         # questions waiting for a human (not marked, or flagged)
     zip_time: str | None = None   # the zip's modification time when it was graded (UTC, ISO 8601), when known
+    items: dict = field(default_factory=dict)        # question -> the rubric items applied ({id, text, points}, ...)
+    adjustments: dict = field(default_factory=dict)  # question -> the adjustment on top of them (None: none)
 
     @property
     def ta_marked(self) -> bool:
@@ -71,7 +73,8 @@ def _zip_time(out: Path, stem: str) -> str | None:
 
 
 def class_marks(out: str | Path, rubric: Rubric) -> list[StudentMarks]:
-    """Every graded submission's marks, from the gradebook."""
+    """Every graded submission's marks, from the gradebook (each mark as its items and adjustment make it now)."""
+    texts = {(r["question"], r["id"]): r for r in rubric_items(out)}
     rows: dict[str, list] = {}
     for it in items(out):
         if it["graded"]:
@@ -85,7 +88,12 @@ def class_marks(out: str | Path, rubric: Rubric) -> list[StudentMarks]:
         result.append(StudentMarks(stem, its[0]["zip"], its[0]["student_id"], marks,
                                    {it["question"]: it["marked_by"] for it in its},
                                    {it["question"]: it["comment"] for it in its}, total, bonus,
-                                   tuple(q for q in question_names() if q in wait), _zip_time(Path(out), stem)))
+                                   tuple(q for q in question_names() if q in wait), _zip_time(Path(out), stem),
+                                   {it["question"]: tuple({"id": i, "text": texts[it["question"], i]["text"],
+                                                           "points": texts[it["question"], i]["points"]}
+                                                          for i in it["applied"] if (it["question"], i) in texts)
+                                    for it in its},
+                                   {it["question"]: it["adjustment"] for it in its}))
     return result
 
 
@@ -135,15 +143,18 @@ def choose(marks: list[StudentMarks], prefer: list[str] | str | None = None) -> 
 
 
 def marks_csv(marks: list[StudentMarks], rubric: Rubric) -> str:
-    """One row a submission: each question's marks and who set them, the total out of the base marks, the bonus."""
+    """One row a submission: each question's marks and who set them, the total out of the base marks, the bonus, the
+    TAs' comments, and the ids of the rubric items applied to each question."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["student_id", "zip", *question_names(), f"total (of {rubric.base:g})", f"bonus (of {rubric.bonus:g})",
-                "pending", *(f"{q} marked by" for q in question_names()), *(f"{q} comment" for q in question_names())])
+                "pending", *(f"{q} marked by" for q in question_names()), *(f"{q} comment" for q in question_names()),
+                *(f"{q} items" for q in question_names())])
     for m in marks:
         w.writerow([m.student_id or "", m.zip, *("" if m.marks.get(q) is None else f"{m.marks[q]:g}" for q in question_names()),
                     f"{m.total:g}", f"{m.bonus:g}", " ".join(m.pending), *(m.by.get(q) or "" for q in question_names()),
-                    *(m.comments.get(q) or "" for q in question_names())])
+                    *(m.comments.get(q) or "" for q in question_names()),
+                    *(" ".join(i["id"] for i in m.items.get(q, ())) for q in question_names())])
     return buf.getvalue()
 
 
@@ -277,10 +288,12 @@ def fill_canvas(canvas_export: str | Path, dest: str | Path, marks: list[Student
                         tuple(kept), tuple(overwritten), how, bom)
 
 
-def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks], rubric: Rubric) -> list[Path]:
-    """``folder/<student id>.html`` per submission of ``marks`` (one per student: ``choose``): each question's marks,
-    the grader's evidence, the TA's comment (self-contained, everything escaped). ``ValueError`` when two submissions
-    would write one page."""
+def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks], rubric: Rubric,
+                   reveal: bool = False) -> list[Path]:
+    """``folder/<student id>.html`` per submission of ``marks`` (one per student: ``choose``), in the student's words:
+    each question's mark, the rubric items applied with their text and points, an adjustment on top of them, the
+    TA's comment, and with ``reveal`` the expected value next to what was found (self-contained, everything escaped;
+    nothing of the grader's own notes). ``ValueError`` when two submissions would write one page."""
     names = [(m.student_id or m.stem).upper() for m in marks]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -291,10 +304,12 @@ def write_feedback(out: str | Path, folder: str | Path, marks: list[StudentMarks
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for m in marks:
-        evidence = {q: {"verdict": by_item[m.stem, q]["verdict"], **json.loads(by_item[m.stem, q]["evidence"])}
-                    for q in question_names() if (m.stem, q) in by_item}
+        shown = {}
+        for q in question_names():
+            e = json.loads(by_item[m.stem, q]["evidence"]) if (m.stem, q) in by_item else {}
+            shown[q] = {"found": e.get("found"), "expected": e.get("expected")}
         dest = folder / f"{m.student_id or m.stem}.html"
         write_text(dest, template("feedback.html.j2").render(m=m, rubric=rubric, questions=question_names(),
-                                                                       evidence=evidence))
+                                                             shown=shown, reveal=reveal))
         written.append(dest)
     return written
