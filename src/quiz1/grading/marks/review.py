@@ -5,8 +5,12 @@ rubric leaves to a human, or flagged because the verdict changed under a TA's ma
 as Gradescope orders them, with filters and a progress count. An item shows the student's section of the executed
 notebook as a TA reads it (Markdown with LaTeX for the local MathJax, code, outputs, images), the grader's evidence,
 the reference and the rubric, and a mark and comment saved at once through ``gradebook.set_mark`` (a stale version is
-refused with HTTP 409 and says so). Keys (only while no field has focus): a digit sets and saves that mark,
-``j``/``k`` next/previous, ``c`` the comment. The page asks the TA's name once (kept in the browser) before any key
+refused with HTTP 409 and says so). The question's rubric items are buttons, each with a key: pressing it applies
+or removes the item and saves the mark they make (``gradebook.apply_items``: the items' points plus an adjustment,
+clipped to [0, marks]); an item's points or text are edited, and items added, from the page (``gradebook.edit_item``,
+which re-computes every mark that uses the item; ``gradebook.add_item``). Keys (only while no field has focus): a
+digit sets and saves that mark (a number: no item), a letter shown on an item applies or removes it, ``j``/``k``
+next/previous, ``c`` the comment. The page asks the TA's name once (kept in the browser) before any key
 marks anything, sends one save at a time per item (a later press waits and replaces, never races), writes only what
 the TA changed (opening, viewing, ``c`` then Esc write nothing), saves a typed mark on Enter or on leaving the field,
 and warns before the page is left with input not saved.
@@ -41,7 +45,8 @@ from ..questions import content, figures
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from ..report import VERDICTS, template
-from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, set_mark, waiting
+from . import gradebook
+from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, waiting
 from .rubric import Rubric, load_rubric
 
 MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
@@ -50,6 +55,7 @@ IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOKEN_HEADER = "x-quiz1-token"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+ITEM_KEYS = "asdfghlqwertyuiopzxvbnm"   # a rubric item's key, in the rubric's order (not c, j, k: the page's own)
 
 
 def needs_human(it: dict) -> bool:
@@ -184,6 +190,8 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
     out = Path(out)
     rubric = rubric or load_rubric()
     token = token or secrets.token_urlsafe(32)
+    if (out / "gradebook.sqlite").is_file() and not gradebook.rubric_items(out):   # none yet (a gradebook of schema 1)
+        gradebook.seed(out, rubric)
 
     def page(name: str, **ctx):
         nonce = secrets.token_urlsafe(16)
@@ -206,43 +214,82 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
                     questions=question_names(), verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
                     query=request.url.query, rubric=rubric)
 
-    async def item(request):
+    async def item_page(request):
         stem, question = request.path_params["stem"], request.path_params["q"]
         q, v, flagged, everything = filters(request)
         shown = _queue(out, q, v, flagged, everything)
         keys = [(it["stem"], it["question"]) for it in shown]
-        it = next((x for x in items(out) if x["stem"] == stem and x["question"] == question), None)
+        it = gradebook.item(out, stem, question)
         if it is None:
             return HTMLResponse("no such item", status_code=404)
         k = keys.index((stem, question)) if (stem, question) in keys else -1
         prev_key = keys[k - 1] if k > 0 else None
         next_key = keys[k + 1] if 0 <= k < len(keys) - 1 else None
         evidence = json.loads(it["evidence"])
+        ritems = [{"id": r["id"], "text": r["text"], "points": r["points"], "by": r["by"],
+                   "key": ITEM_KEYS[n] if n < len(ITEM_KEYS) else None}
+                  for n, r in enumerate(gradebook.rubric_items(out, question))]
         return page("review_item.html.j2", it=it, evidence=evidence, figure=_figure(out / f"{stem}.json", question),
                     section=section_html(out / f"{stem}.ipynb", question),
                     question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
-                    position=k + 1, count=len(keys), comment_max=COMMENT_MAX)
+                    position=k + 1, count=len(keys), comment_max=COMMENT_MAX, rubric_items=ritems)
+
+    async def fields(request, required: tuple[str, ...]) -> dict:
+        """The request's JSON object, with every one of ``required``; ``ValueError`` (one sentence) otherwise."""
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise ValueError(f"expected a JSON object but found {type(body).__name__}")
+        missing = [k for k in required if k not in body]
+        if missing:
+            raise ValueError(f"expected the fields {', '.join(required)} but found no {', '.join(missing)}")
+        return body
+
+    def write(handler):
+        """An API endpoint: ``handler(request)``'s dict as JSON; a stale save is HTTP 409, any other refusal 400.
+        (Every write has passed ``same_origin_writes`` before it gets here.)"""
+        async def endpoint(request):
+            try:
+                return JSONResponse(await handler(request))
+            except StaleMark as e:
+                return JSONResponse({"error": str(e)}, status_code=409)
+            except ValueError as e:   # json's JSONDecodeError and UnicodeDecodeError are ValueErrors too
+                return JSONResponse({"error": str(e)}, status_code=400)
+        return endpoint
 
     async def mark(request):
         """{stem, question, marks, by, version[, comment]} as JSON, each field checked by ``set_mark`` as it came
         (no coercion: ``"by": null`` or ``"marks": true`` is refused); no ``comment`` keeps the item's."""
-        try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError(f"expected a JSON object but found {type(body).__name__}")
-            missing = [k for k in ("stem", "question", "marks", "by", "version") if k not in body]
-            if missing:
-                raise ValueError(f"expected the fields stem, question, marks, by, version but found no "
-                                 f"{', '.join(missing)}")
-            v = set_mark(out, body["stem"], body["question"], body["marks"], body["by"], body["version"],
-                         body.get("comment"))
-        except StaleMark as e:
-            return JSONResponse({"error": str(e)}, status_code=409)
-        except ValueError as e:   # json's JSONDecodeError and UnicodeDecodeError are ValueErrors too
-            return JSONResponse({"error": str(e)}, status_code=400)
-        return JSONResponse({"version": v})
+        body = await fields(request, ("stem", "question", "marks", "by", "version"))
+        v = gradebook.set_mark(out, body["stem"], body["question"], body["marks"], body["by"], body["version"],
+                               body.get("comment"))
+        return {"version": v}
 
-    routes = [Route("/", queue), Route("/item/{stem}/{q}", item), Route("/api/mark", mark, methods=["POST"])]
+    async def apply(request):
+        """{stem, question, items, by, version[, adjustment][, comment]}: the rubric items ``items`` (ids) applied,
+        those alone, plus ``adjustment`` (default 0), checked by ``apply_items``; the mark they make."""
+        body = await fields(request, ("stem", "question", "items", "by", "version"))
+        v = gradebook.apply_items(out, body["stem"], body["question"], body["items"], body.get("adjustment"),
+                                  body.get("comment"), body["by"], body["version"])
+        it = gradebook.item(out, body["stem"], body["question"])
+        return {"version": v, "marks": it["marks"], "items": it["applied"], "adjustment": it["adjustment"]}
+
+    async def edit(request):
+        """{question, id, by[, points][, text]}: one rubric item changed, and every mark that uses it re-computed."""
+        body = await fields(request, ("question", "id", "by"))
+        done = gradebook.edit_item(out, body["question"], body["id"], points=body.get("points"),
+                                   text=body.get("text"), by=body["by"])
+        return {**done, "recomputed": [list(r) for r in done["recomputed"]]}
+
+    async def add(request):
+        """{question, text, points, by[, id]}: a new rubric item of ``question``."""
+        body = await fields(request, ("question", "text", "points", "by"))
+        return gradebook.add_item(out, body["question"], text=body["text"], points=body["points"], by=body["by"],
+                                  id=body.get("id"))
+
+    routes = [Route("/", queue), Route("/item/{stem}/{q}", item_page), Route("/api/mark", write(mark), methods=["POST"]),
+              Route("/api/items", write(apply), methods=["POST"]),
+              Route("/api/rubric/edit", write(edit), methods=["POST"]),
+              Route("/api/rubric/add", write(add), methods=["POST"])]
     if MATHJAX_DIR.is_dir():
         routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)),
