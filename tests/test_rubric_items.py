@@ -433,6 +433,19 @@ def test_one_key_applies_an_item_and_an_edit_re_computes_the_mark_in_chromium(tm
         page.keyboard.press("2")                                             # a digit: the mark, no item
         expect(page.locator("#status")).to_have_text("saved: 2 by alice")
         expect(page.locator("button.ri.on")).to_have_count(0)
+        page.goto(base + "/item/A0000002B/Q1?all=1")                        # the machine's full 3
+        page.locator("#adjust").fill("-0.5")
+        page.keyboard.press("Enter")                                         # an adjustment on top of the item
+        expect(page.locator("#status")).to_have_text("saved: 2.5 (full) by alice")
+        page.keyboard.press("c")
+        page.keyboard.type("no max subtracted: overflows for large logits")
+        page.keyboard.press("Escape")                                        # the comment, with the items kept
+        expect(page.locator("#status")).to_have_text("saved: 2.5 (full) by alice")
+        page.wait_for_timeout(500)
+    q1 = item(out, "A0000002B", "Q1")
+    assert (q1["marks"], q1["applied"], q1["adjustment"], q1["marked_by"], q1["comment"]) == (
+        2.5, ["full"], -0.5, "alice", "no max subtracted: overflows for large logits")
     assert (item(out, "A0000001A", "Q3")["marks"], item(out, "A0000002B", "Q3")["marks"]) == (2.5, 2)
     assert item(out, "A0000002B", "Q3")["applied"] == []
-    assert writes.count("/api/rubric/edit") == 1
+    assert writes.count("/api/rubric/edit") == 1 and writes.count("/api/mark") == 1   # the digit 2
+    assert writes.count("/api/items") == 6            # a, g, the comment; g; the adjustment, the comment: no more
