@@ -360,3 +360,18 @@ def test_similar_gives_the_same_files_whatever_the_hash_seed(tmp_path):
         got.append(((tmp_path / "similarity.csv").read_bytes(), (tmp_path / "similarity.html").read_bytes()))
     assert got[0][0].count(b"\n") > 2                        # pairs were found: there is something to compare
     assert got[0] == got[1] == got[2]
+
+
+def test_the_quizs_main_block_pasted_at_the_top_level_is_set_aside_too(tmp_path):
+    """Most students run the quiz's Q7 code with its main block at the top level of a cell (no ``if __name__``): two
+    who share only that, each with work of their own, are no pair."""
+    from quiz1.grading.cohort.similarity import load_class, similar_pairs
+
+    guard = 'if __name__ == "__main__":'
+    top = Q7_GIVEN.replace(guard + "\n", "").replace("\n    ", "\n").replace("    g = G()", "g = G()")
+    assert guard not in top and "\ng = G()\nxinit" in top
+    write(tmp_path, "A4000001A", [top, "import numpy as np\nprint(np.linspace(0, 1, 5).sum())"],
+          "The second backward pass needs the graph the first one freed.")
+    write(tmp_path, "A4000002B", [top, "total = 0\nfor k in range(10):\n    total += k * k\nprint(total)"],
+          "G keeps g between calls, so its graph is reused after being freed.")
+    assert similar_pairs(load_class(tmp_path)) == []
