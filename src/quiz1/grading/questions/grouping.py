@@ -13,21 +13,21 @@ import re
 # where a value was printed ("(A0123456X.ipynb In [5])", "(nb cell 12)"), as ``shared_wrong`` drops it
 PLACE = re.compile(r"\s*\([^()]*\b(?:In \[\d*\]|cell \d+)\)")
 PATH = re.compile(r"(?<![\w/])[\w.-]*(?:/[\w.-]+)*\.(?:png|ipynb|py|txt|npz|pth|npy)\b")
-NAMED = re.compile(r"`[^`]*`")
 HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
 NUMBER = re.compile(r"[-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
 
 
-def reason(note: str | None, names: bool = False) -> str:
+def reason(note: str | None, names: re.Pattern | None = None) -> str:
     """``note`` as the reason it gives, the same for two students who get it for the same reason: without where
     values were printed, file paths, memory addresses, with "…" for each number (the variant data, the xinit drawn,
-    the other bare values differ from student to student); ``names``: backticked names are the student's own (a
-    variable, a class), "`…`" too (else they are evidence: the library function Q1 called)."""
+    the other bare values differ from student to student); ``names``: where the note names the student's own
+    variable or class (Q2's "the notebook's `out`"), "`…`" too (other names are evidence: the library function Q1
+    called)."""
     if not note:
         return ""
     t = PLACE.sub("", note)
     t = PATH.sub("<file>", t)
-    t = NAMED.sub("`…`", t) if names else t
+    t = names.sub("`…`", t) if names is not None else t
     t = HEX.sub("…", t)
     t = NUMBER.sub("…", t)
     return re.sub(r"\s+", " ", t).strip()
@@ -38,7 +38,7 @@ def digest(text: str, n: int = 10) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()[:n]
 
 
-def value_key(item: dict, value: str | None, names: bool = False) -> str | None:
+def value_key(item: dict, value: str | None, names: re.Pattern | None = None) -> str | None:
     """"<status>: <value> | why <digest of the reason>" for an item showing ``value`` (already normalised by its
     question); with no value, "<status>: nothing shown | why ..." for a machine-decided ``missing``/``error`` (the
     same reason, the same group), None otherwise (nothing machine-readable: the item stays alone); ``names`` as for
@@ -54,7 +54,7 @@ def value_key(item: dict, value: str | None, names: bool = False) -> str | None:
     return f"{status}: {value}" + (f" | why {digest(why)}" if why else "")
 
 
-def value_label(item: dict, value: str | None, names: bool = False) -> str:
+def value_label(item: dict, value: str | None, names: re.Pattern | None = None) -> str:
     """What the members of ``value_key``'s group share, in words: the value and the reason."""
     why = reason(item.get("note"), names)
     return f"{item.get('status')}: {value or 'nothing read'}" + (f"; {why}" if why else "")

@@ -280,6 +280,9 @@ def shared_wrong(found: str) -> str | None:
     return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()
 
 
+OWN_NAME = re.compile(r"(?<=class )`[^`]*`")     # the student's class, as the notes name it
+
+
 def _shown(item: dict) -> str | None:
     """What the quiz's main block gave with the student's class (its gradients, or its error), without the class's
     name, where it was printed or memory addresses; the quiz's own error kept (here it is evidence)."""
@@ -295,10 +298,10 @@ def group_key(item: dict) -> str | None:
     """Q7 groups by the gradients (or error) the quiz's main block gives with the student's class, the status and the note's reason."""
     from .grouping import value_key
 
-    return value_key(item, _shown(item), names=True)
+    return value_key(item, _shown(item), names=OWN_NAME)
 
 
 def group_label(item: dict) -> str:
     from .grouping import value_label
 
-    return value_label(item, _shown(item), names=True)
+    return value_label(item, _shown(item), names=OWN_NAME)
