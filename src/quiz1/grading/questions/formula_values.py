@@ -75,6 +75,7 @@ def readings(kind: str, index: str | None, rhs: str, pretty: bool) -> dict:
     return got
 
 
+@functools.lru_cache(maxsize=4096)
 def signature(found: str | None, pretty: bool) -> tuple[str, str] | None:
     """(what the formula gives: "dL/dx", "dL/dx_2", "dL/ds", "dL/df", " | " between alternatives; its values at the
     points under the first reading of the names it evaluates under, as the grader reads it) of ``found``, a text

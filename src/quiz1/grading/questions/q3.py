@@ -42,6 +42,7 @@ def verdict(ev: Evidence) -> Verdict:
 
 # why a human is asked, read from an ``unverified`` note (``equivalence.check_q3``), and whether ``found`` then holds
 # the grader's sympy spelling (a formula it compared) rather than the student's LaTeX
+UNREAD = re.compile(r"written but the grader could not read it")
 WHY = (("offered", re.compile(r"different formulas for dL/dx are offered"), False),
        ("stops short", re.compile(r"\bstops at\b"), False),
        ("all disowned", re.compile(r"disowned by its text: no answer"), False),
@@ -61,13 +62,15 @@ def _reading(item: dict) -> tuple[str, bool] | None:
 
 
 def group_key(item: dict) -> str | None:
-    """Q3 groups by the formula read, up to equivalence (values at fixed points in every ReLU region), the status and why."""
+    """Q3 groups by the formula read up to equivalence (values at fixed points in every ReLU region), or unread by its text."""
     from .formula_values import signature
     from .grouping import digest, value_key
 
     reading = _reading(item)
-    if reading is None:       # a machine-decided missing or error by its reason; an unverified one alone
-        return value_key(item, None) if item.get("status") in ("missing", "error") else None
+    if reading is None:       # a machine-decided missing or error by its reason; an unverified one by its text, or alone
+        if item.get("status") in ("missing", "error"):
+            return value_key(item, None)
+        return _unread_key(item)
     why, pretty = reading
     if item["status"] == "correct":
         return "correct: dL/dx equal to quiz1's closed form"
@@ -78,11 +81,28 @@ def group_key(item: dict) -> str | None:
     return f"{item['status']}: {lhs} formula {digest(values, 12)}" + (f" ({why})" if why != item["status"] else "")
 
 
+def _unread_key(item: dict) -> str | None:
+    """A formula the grader could not read, by its text in ``latex_math``'s one spelling of each LaTeX variant
+    (sizing, spacing, ``\\dfrac``; a product written with ``\\cdot`` or without): the same text, the same
+    evidence; None for anything else."""
+    from .grouping import digest
+    from .latex_math import normalise
+
+    found = item.get("found") or ""
+    if not UNREAD.search(item.get("note") or "") or not found.startswith("dL/d") or " = " not in found:
+        return None
+    lhs, rhs = found.split(" = ", 1)
+    text = re.sub(r"\s+|\\cdot(?![A-Za-z])", "", normalise(rhs))
+    return f"unverified: dL/d{lhs[4:5].lower()} unread, text {digest(text, 12)}"
+
+
 def group_label(item: dict) -> str:
     """What the members of ``item``'s group share, in words: its formula, and every formula equal to it."""
     from .formula_values import N_POINTS
 
     if item.get("status") == "correct":
         return "correct: dL/dx equal to quiz1's closed form at the grader's points in every ReLU region"
+    if _reading(item) is None:
+        return f"{item.get('status')}: {item.get('found')}, not read by the grader: the same text"
     return (f"{item.get('status')}: {item.get('found')}, and every formula equal to it at {N_POINTS} points, "
             f"{N_POINTS // 4} in each ReLU region")

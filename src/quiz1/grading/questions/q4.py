@@ -237,28 +237,24 @@ def class_view(reports: list[dict], stems: list[str]) -> str | None:
 
 
 NEAR_PCA = 0.95     # a network's MSE at and above this share of PCA's: about the best linear encoder (``verdict``)
-LOSS_BANDS = ((0.1, NEAR_PCA), ("under 10% of PCA's MSE", "10-95% of PCA's MSE", "near PCA"))
-SIZE_BANDS = ((0.01, 0.1), ("under 1% of the limit", "1-10% of the limit", "10-100% of the limit"))
+LOSS_BANDS = ((NEAR_PCA,), ("below PCA's MSE", "near PCA"))
 
 
 def _band(f: dict) -> str:
-    """One file's measure in words: its status, for an encoder that counts its kind and parameters' band (a share
-    of the file's limit), for a network its loss against PCA's; "own points only" when no new points were drawn."""
+    """One file's measure in words: its status and kind (what the encoder is), for a network its loss against PCA's
+    (below, or near it: the issue's bands are exact, near PCA, over the limit; report.html ranks the networks by
+    loss); "own points only" when no new points of the manifold could be drawn."""
     from .grouping import band
 
     status = f.get("status")
-    if status in ("too large", "memorised", "formulas not exact", "worse than linear"):
-        return str(status)
-    limit = f.get("limit") or 0
-    size = "no parameters" if not f.get("params") else band(f["params"] / limit, *SIZE_BANDS) if limit else "no limit"
-    words = f"{status}, {f.get('kind')}, {size}"
+    words = f"{status}, {f.get('kind')}"
     if status == "network":
         words += ", " + band(f["mse"] / f["pca_mse"] if f.get("pca_mse") else None, *LOSS_BANDS)
     return words + ("" if f.get("fresh") else ", own points only")
 
 
 def group_key(item: dict) -> str | None:
-    """Q4 groups by each data file's band (status, kind, parameters' band, a network's loss against PCA) and the status."""
+    """Q4 groups by each data file's band (exact, a network below or near PCA's loss, over the limit, ...) and kind, and the status."""
     from .grouping import value_key
 
     measured = item.get("measures") or {}
