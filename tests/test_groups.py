@@ -356,3 +356,13 @@ def test_overrides_refuse_what_is_not_a_question_or_a_key(tmp_path):
     with pytest.raises(ValueError, match="non-empty"):
         groups.merge(tmp_path, "Q1", "", "k")
     assert groups.overrides(tmp_path, "Q1") == [] and not (tmp_path / "gradebook.sqlite").exists()
+
+
+def test_q3s_reader_runs_nothing_of_the_text_and_gives_up_on_what_it_does_not_know(tmp_path):
+    flag = tmp_path / "ran"
+    spelled = {"call": f"dL/dx_i = __import__('pathlib').Path({str(flag)!r}).touch()",
+               "attr": "dL/dX = W1.__class__", "sum": "dL/dx_i = Sum(W1[i, j], (j, 1, 1000000000))",
+               "deep": "dL/dx_i = " + "(" * 3000 + "s" + ")" * 3000}
+    reports = {s: report(Q3=verdict("wrong", t, "parsed")) for s, t in spelled.items()}
+    _, got = partition(reports, "Q3")
+    assert all(g.alone for g in got) and len(got) == 4 and not flag.exists()

@@ -25,6 +25,7 @@ N_POINTS = 8       # two in each sign pattern of (f_1, f_2)
 SEED = 1           # not the check's points (``equivalence.points`` seed 0): a key is not the verdict
 DIGITS = 6         # significant digits a value is rounded to
 ZERO = 1e-9        # |value| below this reads as 0 (a term that vanishes, computed two ways)
+SUM_MOST = 100     # terms of a Sum evaluated here (the quiz's indices run to 3; a formula's own bound may not)
 PART = re.compile(r"^dL/d(?P<kind>[xXsf])(?:_(?P<index>\w+))?\s*=\s*(?P<rhs>.+)$", re.S)
 SPLIT = re.compile(r"\s+\|\s+(?=dL/d)|;\s+(?=dL/d)")
 
@@ -120,7 +121,7 @@ def _env(pt, w1t: bool, w2row: bool) -> dict:
 def _pretty_values(kind: str, index: str | None, rhs: str) -> dict:
     try:
         tree = ast.parse(rhs, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
         raise Unread("syntax: not the grader's sympy spelling") from None
     free = index if index and not index.isdigit() else None
     comps = _comps(kind, index)
@@ -140,7 +141,8 @@ def _pretty_values(kind: str, index: str | None, rhs: str) -> dict:
             if "unknown" in str(e):
                 raise
             continue
-        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError, np.linalg.LinAlgError):
+        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError, RecursionError,
+                np.linalg.LinAlgError):
             continue
     if not out:
         raise Unread("it evaluates under no reading of the names")
@@ -314,6 +316,8 @@ class _Pretty:
         if not (isinstance(lim, ast.Tuple) and len(lim.elts) == 3 and isinstance(lim.elts[0], ast.Name)):
             raise Unread("unknown Sum")
         var, lo, hi = lim.elts[0].id, int(self.eval(lim.elts[1])), int(self.eval(lim.elts[2]))
+        if hi - lo > SUM_MOST:
+            raise Unread(f"unknown Sum over {hi - lo + 1} terms")
         total = 0.0
         saved = self.env.get(var)
         try:

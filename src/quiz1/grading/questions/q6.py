@@ -384,8 +384,9 @@ def _shown(item: dict) -> str | None:
     rows = ROW.findall(found)
     if not rows:
         return reason(found)
-    bands = sorted({f"{src} read as {pred or '?'}, L2 " + ("<= 2.8" if float(l2) <= L2_MOST else "<= 5.6"
-                                                          if float(l2) <= L2_NOTHING_LEFT else "> 5.6")
+    bands = sorted({f"{src} read as {pred or '?'}, L2 " + (f"<= {L2_MOST:g}" if float(l2) <= L2_MOST else
+                                                          f"{L2_MOST:g}-{L2_NOTHING_LEFT:g}"
+                                                          if float(l2) <= L2_NOTHING_LEFT else f"> {L2_NOTHING_LEFT:g}")
                     for src, l2, pred in rows})
     return "; ".join(bands)
 
