@@ -15,7 +15,12 @@ it); ``measures(ev)``, typed records the report (as JSON) and the review page
 show too; ``figure(measures, status)``, a picture for the TA, from the JSON;
 ``class_view(reports, stems)``, a section of report.html about the whole
 class; ``shared_wrong(found)``, the wrong value similarity compares;
-``excused(ev, verdict)``, errors shown on purpose.
+``excused(ev, verdict)``, errors shown on purpose; ``group_key(item)``, a short
+string equal for two students exactly when their evidence is the same (``item``:
+the question's entry of a report's JSON "questions" plus "measures", that
+question's measures), None when nothing is machine-readable, and
+``group_label(item)``, what a group's members share in words (``marks.groups``;
+``grouping`` holds what the hooks share).
 
 ``QUESTIONS`` is the one list of them, in the quiz's order: a question is its module and one entry here.
 """

@@ -243,3 +243,27 @@ def shared_wrong(found: str) -> str | None:
     """A wrong answer's value as two students who share it would show it (``similarity``): ``found`` without where it
     was printed."""
     return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()
+
+
+def _shown(item: dict) -> str | None:
+    """The value an item shows, as ``shared_wrong`` normalises it; a value the verdict matched to quiz1's answer
+    (``mean 2.3026``, ``total ...``) as the kind of answer it is, whatever its printed digits."""
+    found = item.get("found")
+    if not found:
+        return None
+    value = shared_wrong(found)
+    m = re.fullmatch(r"(mean|total) [-+]?[\d.]+(?:[eE][-+]?\d+)?", value)
+    return f"the {m.group(1)}, quiz1's value" if m else value
+
+
+def group_key(item: dict) -> str | None:
+    """Q1 groups by the value shown (``shared_wrong``'s; quiz1's mean or total by its kind), the status and the note's reason."""
+    from .grouping import value_key
+
+    return value_key(item, _shown(item))
+
+
+def group_label(item: dict) -> str:
+    from .grouping import value_label
+
+    return value_label(item, _shown(item))

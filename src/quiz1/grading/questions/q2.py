@@ -182,3 +182,25 @@ def shared_wrong(found: str) -> str | None:
     """A wrong answer's value as two students who share it would show it (``similarity``): ``found`` without where it
     was printed."""
     return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()
+
+
+OWN_NAME = re.compile(r"(?<=the notebook's )`[^`]*`")    # the student's tensor, as ``_tensor`` names it
+
+
+def _shown(item: dict) -> str | None:
+    """The vector an item shows and the reading of Figure 1 it matches, without where it was printed or the name of
+    the student's tensor (``the notebook's `out` = [...]``)."""
+    return OWN_NAME.sub("`…`", shared_wrong(item["found"])) if item.get("found") else None
+
+
+def group_key(item: dict) -> str | None:
+    """Q2 groups by the vector shown and its reading of Figure 1, the status and the note's reason."""
+    from .grouping import value_key
+
+    return value_key(item, _shown(item), names=OWN_NAME)
+
+
+def group_label(item: dict) -> str:
+    from .grouping import value_label
+
+    return value_label(item, _shown(item), names=OWN_NAME)

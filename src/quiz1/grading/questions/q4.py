@@ -234,3 +234,31 @@ def class_view(reports: list[dict], stems: list[str]) -> str | None:
 
     rows = ranking(reports, stems)
     return template("q4_ranking.html.j2").render(q4=rows) if rows else None
+
+
+NEAR_PCA = 0.95     # a network's MSE at and above this share of PCA's: about the best linear encoder (``verdict``)
+LOSS_BANDS = ((NEAR_PCA,), ("below PCA's MSE", "near PCA"))
+
+
+def _band(f: dict) -> str:
+    """One file's measure in words: its status and kind (what the encoder is), for a network its loss against PCA's
+    (below, or near it: the issue's bands are exact, near PCA, over the limit; report.html ranks the networks by
+    loss); "own points only" when no new points of the manifold could be drawn."""
+    from .grouping import band
+
+    status = f.get("status")
+    words = f"{status}, {f.get('kind')}"
+    if status == "network":
+        words += ", " + band(f["mse"] / f["pca_mse"] if f.get("pca_mse") else None, *LOSS_BANDS)
+    return words + ("" if f.get("fresh") else ", own points only")
+
+
+def group_key(item: dict) -> str | None:
+    """Q4 groups by each data file's band (exact, a network below or near PCA's loss, over the limit, ...) and kind, and the status."""
+    from .grouping import value_key
+
+    measured = item.get("measures") or {}
+    if not measured or not item.get("status"):     # a machine-decided missing or error by its reason, else alone
+        return value_key(item, None)
+    return f"{item['status']}: " + "; ".join(f"{name}: {_band(measured[name]) if name in measured else 'nothing found'}"
+                                             for name in sorted({*Q4_FILES, *measured}))

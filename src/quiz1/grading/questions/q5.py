@@ -258,3 +258,22 @@ def figure(m: dict, status: str) -> tuple[str, str] | None:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return "Q5: the student's model over f", "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+RMSE_BANDS = ((RMSE_MOST, RMSE_FAR), (f"RMSE <= {RMSE_MOST:.0%}", f"RMSE {RMSE_MOST:.0%}-{RMSE_FAR:.0%}",
+                                      f"RMSE > {RMSE_FAR:.0%}"))
+
+
+def group_key(item: dict) -> str | None:
+    """Q5 groups by the RMSE band (2%, 10%), hidden layers, an activation after each or not, bypass, memorised, and status."""
+    from .grouping import band, value_key
+
+    m = item.get("measures")
+    if not m or not item.get("status"):            # a machine-decided missing or error by its reason, else alone
+        return value_key(item, None)
+    acts = ("an activation after each" if m.get("all_activated") else "activations not after each"
+            if m.get("activations") else "no activation")
+    arch = f"{m['hidden']} hidden layer(s), {acts}" if m.get("hidden") is not None else "architecture not read"
+    return (f"{item['status']}: {band(m.get('rmse'), *RMSE_BANDS)}, {arch}"
+            + (", follows f without its MLP" if m.get("bypass") is not None else "")
+            + (", memorised" if m.get("memorised") is not None else ""))

@@ -368,3 +368,37 @@ def boundary_distance(model, images_u8, target: int, steps: int = 12, overshoot:
             moved = (x - step[:, None, None, None] * g).clamp(0, 1)
             x = torch.where(done[:, None, None, None], x, moved)
     return dist.numpy()
+
+
+ROW = re.compile(r"~ (I[01]): L2 ([\d.]+) \(\[0, 1\]\)[^;]*?(?:, read as (\d+))?(?: \(p = [\d.]+\))?(?:;|$)")
+
+
+def _shown(item: dict) -> str | None:
+    """What an item's images show, per source image: what M read them as and the band of their change (within
+    L2 2.8, up to 5.6, beyond), once each; other text with its numbers aside."""
+    from .grouping import reason
+
+    found = item.get("found")
+    if not found:
+        return None
+    rows = ROW.findall(found)
+    if not rows:
+        return reason(found)
+    bands = sorted({f"{src} read as {pred or '?'}, L2 " + (f"<= {L2_MOST:g}" if float(l2) <= L2_MOST else
+                                                          f"{L2_MOST:g}-{L2_NOTHING_LEFT:g}"
+                                                          if float(l2) <= L2_NOTHING_LEFT else f"> {L2_NOTHING_LEFT:g}")
+                    for src, l2, pred in rows})
+    return "; ".join(bands)
+
+
+def group_key(item: dict) -> str | None:
+    """Q6 groups by what M read each source's images as and their change's band (L2 2.8, 5.6), the status and the note's reason."""
+    from .grouping import value_key
+
+    return value_key(item, _shown(item))
+
+
+def group_label(item: dict) -> str:
+    from .grouping import value_label
+
+    return value_label(item, _shown(item))

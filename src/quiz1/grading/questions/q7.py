@@ -278,3 +278,30 @@ def shared_wrong(found: str) -> str | None:
     if QUIZ_ERROR.search(found):
         return None
     return re.sub(r"\s*\([^()]*\bIn \[\d+\]\)|\s+", " ", found).strip()
+
+
+OWN_NAME = re.compile(r"(?<=class )`[^`]*`")     # the student's class, as the notes name it
+
+
+def _shown(item: dict) -> str | None:
+    """What the quiz's main block gave with the student's class (its gradients, or its error), without the class's
+    name, where it was printed or memory addresses; the quiz's own error kept (here it is evidence)."""
+    from .grouping import HEX, PLACE
+
+    found = item.get("found")
+    if not found:
+        return None
+    return re.sub(r"\s+", " ", HEX.sub("…", PLACE.sub("", re.sub(r"^class \w+:", "class:", found)))).strip()
+
+
+def group_key(item: dict) -> str | None:
+    """Q7 groups by the gradients (or error) the quiz's main block gives with the student's class, the status and the note's reason."""
+    from .grouping import value_key
+
+    return value_key(item, _shown(item), names=OWN_NAME)
+
+
+def group_label(item: dict) -> str:
+    from .grouping import value_label
+
+    return value_label(item, _shown(item), names=OWN_NAME)
