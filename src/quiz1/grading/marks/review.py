@@ -119,15 +119,19 @@ def section_html(nb_path: Path, question: str) -> str:
     note = ""
     if not cells:
         cells, note = nb.cells, "<p class='note'>No section for this question was found: the whole notebook.</p>"
-    parts = [note]
-    for c in cells:
-        if c.cell_type == "markdown":
-            parts.append(f"<div class='md'>{_markdown(c.source)}</div>")
-        elif c.cell_type == "code":
-            count = c.get("execution_count") or " "
-            parts.append(f"<div class='code'><span class='prompt'>In [{count}]:</span><pre>{html.escape(c.source)}</pre>"
-                         + "".join(_output(o) for o in c.get("outputs", [])) + "</div>")
-    return "\n".join(parts)
+    return "\n".join([note, *(cell_html(c) for c in cells)])
+
+
+def cell_html(c) -> str:
+    """One cell of a notebook as safe HTML: Markdown sanitised (its LaTeX left for MathJax), code escaped with its
+    outputs (``_output``); another kind of cell is nothing."""
+    if c.cell_type == "markdown":
+        return f"<div class='md'>{_markdown(c.source)}</div>"
+    if c.cell_type == "code":
+        count = c.get("execution_count") or " "
+        return (f"<div class='code'><span class='prompt'>In [{count}]:</span><pre>{html.escape(c.source)}</pre>"
+                + "".join(_output(o) for o in c.get("outputs", [])) + "</div>")
+    return ""
 
 
 def _figure(report_json: Path, question: str) -> tuple[str, str] | None:
