@@ -294,10 +294,19 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
               Route("/api/items", write(apply), methods=["POST"]),
               Route("/api/rubric/edit", write(edit), methods=["POST"]),
               Route("/api/rubric/add", write(add), methods=["POST"])]
+    routes += answer_groups(out, rubric, page, write, fields)
     if MATHJAX_DIR.is_dir():
         routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)),
                                                 Middleware(same_origin_writes, token=token)])
+
+
+def answer_groups(out: Path, rubric: Rubric, page, write, fields) -> list:
+    """The routes of the answer groups' pages and writes (``group_review``: /groups/{q}, /group/{q}/{token},
+    /api/group/items, /api/group/move, /api/group/merge)."""
+    from .group_review import group_routes
+
+    return group_routes(out, rubric, page, write, fields)
 
 
 def listen(host: str, port: int) -> socket.socket:
