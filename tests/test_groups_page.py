@@ -155,7 +155,7 @@ def test_the_groups_page_lists_the_groups_to_mark_first_largest_first_and_links_
         assert status == 200
         page = html.unescape(page)
         for sid in STOPS:                                   # side by side: each member's card, its formula shown open
-            assert f'<div class="member" data-stem="{sid}">' in page
+            assert f'<div class="member" data-stem="{sid}" data-ta="0" data-waiting="1">' in page
         assert page.count("the section's formulas and outputs") == 3 and r"\hat{y} - y" in page
         assert page.count('class="ri') == len(gradebook.rubric_items(out, "Q3"))
         assert "<kbd>s</kbd> <b>+1</b>" in page                                             # the item page's keys
@@ -304,6 +304,8 @@ def test_one_key_marks_a_group_and_an_items_edit_reaches_every_total_and_canvas_
         assert "s" in page.inner_text("button.ri[data-id='stops-at-ds'] kbd")
         page.keyboard.press("s")                                            # one key: every member
         expect(page.locator("#status")).to_have_text("saved: 1 (stops-at-ds) for 3 of 3 students by alice")
+        expect(page.locator("#by-ta")).to_have_text("3")
+        expect(page.locator("#waiting")).to_have_text("0")
         for sid in STOPS:
             expect(page.locator(f".member[data-stem='{sid}'] .mark")).to_have_text("1")
             it = it_of(out, sid)
