@@ -119,15 +119,19 @@ def section_html(nb_path: Path, question: str) -> str:
     note = ""
     if not cells:
         cells, note = nb.cells, "<p class='note'>No section for this question was found: the whole notebook.</p>"
-    parts = [note]
-    for c in cells:
-        if c.cell_type == "markdown":
-            parts.append(f"<div class='md'>{_markdown(c.source)}</div>")
-        elif c.cell_type == "code":
-            count = c.get("execution_count") or " "
-            parts.append(f"<div class='code'><span class='prompt'>In [{count}]:</span><pre>{html.escape(c.source)}</pre>"
-                         + "".join(_output(o) for o in c.get("outputs", [])) + "</div>")
-    return "\n".join(parts)
+    return "\n".join([note, *(cell_html(c) for c in cells)])
+
+
+def cell_html(c) -> str:
+    """One cell of a notebook as safe HTML: Markdown sanitised (its LaTeX left for MathJax), code escaped with its
+    outputs (``_output``); another kind of cell is nothing."""
+    if c.cell_type == "markdown":
+        return f"<div class='md'>{_markdown(c.source)}</div>"
+    if c.cell_type == "code":
+        count = c.get("execution_count") or " "
+        return (f"<div class='code'><span class='prompt'>In [{count}]:</span><pre>{html.escape(c.source)}</pre>"
+                + "".join(_output(o) for o in c.get("outputs", [])) + "</div>")
+    return ""
 
 
 def _figure(report_json: Path, question: str) -> tuple[str, str] | None:
@@ -290,10 +294,19 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
               Route("/api/items", write(apply), methods=["POST"]),
               Route("/api/rubric/edit", write(edit), methods=["POST"]),
               Route("/api/rubric/add", write(add), methods=["POST"])]
+    routes += answer_groups(out, rubric, page, write, fields)
     if MATHJAX_DIR.is_dir():
         routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)),
                                                 Middleware(same_origin_writes, token=token)])
+
+
+def answer_groups(out: Path, rubric: Rubric, page, write, fields) -> list:
+    """The routes of the answer groups' pages and writes (``group_review``: /groups/{q}, /group/{q}/{token},
+    /api/group/items, /api/group/move, /api/group/merge)."""
+    from .group_review import group_routes
+
+    return group_routes(out, rubric, page, write, fields)
 
 
 def listen(host: str, port: int) -> socket.socket:
