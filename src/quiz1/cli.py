@@ -1,4 +1,4 @@
-"""Command line: ``quiz1 build | check | grade | export | mark | data standin | q1 ... q7``.
+"""Command line: ``quiz1 build | check | grade | export | report | review | mark | similar | data standin | q1 ... q7``.
 
 Bad input anywhere surfaces as a ``ValueError`` whose message is one sentence;
 the CLI prints it, exits 2 and leaves no half-written output.
@@ -143,19 +143,32 @@ def cmd_grade(a) -> int:
     except MachineError as e:
         raise ValueError(str(e)) from None
     seconds = time.monotonic() - t0
-    passed = sum(r.get("passed") is True for r in reports)
     skipped = [r["zip"] for r in reports if r.get("graded") is False]
-    print(f"graded {len(reports) - len(skipped)} submission(s) in {seconds:.0f} s ({passed} passed): {a.out}/grades.csv, "
-          f"{a.out}/report.html")
     from .grading.marks.export import class_marks, duplicates
 
-    for sid, ms in duplicates(class_marks(Path(a.out), rubric)).items():
+    marks = class_marks(Path(a.out), rubric)
+    print(graded_line(reports, marks, a.out, seconds))
+    for sid, ms in duplicates(marks).items():
         print(f"{sid}: {len(ms)} submissions ({', '.join(m.zip for m in ms)}); `quiz1 export` takes the one a TA "
               f"marks, the latest zip with --prefer latest, or the zip named with --prefer ZIP")
     if skipped:
         print(f"not graded, the grading machine failed (run `quiz1 grade` again to retry them): {', '.join(skipped)}")
         return 1
     return 0
+
+
+def graded_line(reports: list[dict], marks: list, out: str, seconds: float) -> str:
+    """What ``grade`` says at the end: how many of this run's zips are fully correct (every question, the
+    machine's verdict) and how many wait for a human (``marks``: ``class_marks``, the items not yet marked or
+    flagged), rather than a count of "passed" (all seven correct), which is 0 in a class with any open question."""
+    graded = [r for r in reports if r.get("graded") is not False]
+    zips = {r["zip"] for r in graded}
+    waiting = [m for m in marks if m.zip in zips and m.pending]
+    review = (f"{len(waiting)} need review ({sum(len(m.pending) for m in waiting)} item(s) wait for a human: "
+              f"quiz1 review {out})" if waiting else "none waits for a human")
+    return (f"graded {len(graded)} submission(s) in {seconds:.0f} s: {sum(r.get('passed') is True for r in graded)} "
+            f"fully correct (every question), {review}; {out}/grades.csv, {out}/report.html (the class summary: "
+            f"quiz1 report {out} --pass MARK)")
 
 
 def _graded(outdir: str) -> Path:
@@ -255,6 +268,25 @@ def cmd_review(a) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     print(f"quiz1 review: http://{shown}:{port}/ (Ctrl-C to stop; every mark is saved as it is made)", flush=True)
     serve(out, sock, rubric)
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .data.atomic import write_text
+    from .grading.cohort.batch import class_page
+    from .grading.marks.rubric import load_rubric
+    from .grading.marks.summary import pass_mark_of
+
+    out = _graded(a.outdir)
+    rubric = load_rubric(a.rubric)
+    pass_mark = None if a.pass_mark is None else pass_mark_of(a.pass_mark, rubric)
+    page, sm = class_page(out, rubric, pass_mark)
+    dest = Path(a.out) if a.out else out / "report.html"
+    write_text(dest, page)
+    rate = "no submission" if sm.rate is None else f"{100 * sm.rate:.1f}% ({sm.passed} of {sm.count})"
+    middle = "" if sm.median is None else f"median {sm.median:g}, mean {sm.mean:.2f} of {sm.base:g} + {sm.bonus:g}; "
+    print(f"wrote {dest}: {sm.count} submission(s); {middle}pass rate {rate} at a pass mark of {sm.pass_mark:g} "
+          f"({sm.pass_from})" + (f"; {sm.provisional} with items waiting for a human (counted 0)" if sm.provisional else ""))
     return 0
 
 
@@ -600,6 +632,15 @@ def make_parser() -> argparse.ArgumentParser:
     rv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     rv.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
     rv.set_defaults(func=cmd_review)
+
+    rp = sub.add_parser("report", help="report.html made again from the gradebook's current marks, with the class "
+                                       "summary (median, mean, pass rate)")
+    rp.add_argument("outdir", metavar="OUTDIR")
+    rp.add_argument("--pass", dest="pass_mark", type=float, metavar="MARK", help="the pass mark of the total (base + "
+                    "bonus; default: half the rubric's base marks, 7.5 in quiz1's)")
+    rp.add_argument("--out", metavar="FILE", help="where to write it (default OUTDIR/report.html)")
+    rp.add_argument("--rubric", metavar="FILE", help="the rubric the class was graded with (default quiz1's own)")
+    rp.set_defaults(func=cmd_report)
 
     mk = sub.add_parser("mark", help="a TA's mark for one question of one submission (kept by every re-run of grade)")
     mk.add_argument("outdir", metavar="OUTDIR")

@@ -348,21 +348,28 @@ def _faults(r: dict) -> list[dict]:
 
 
 def _histogram_svg(values: list[float], top: float) -> str:
-    """A small bar chart (inline SVG) of how many students got each mark from 0 to ``top``, in steps of 0.5."""
+    """A small bar chart (inline SVG) of how many students got each mark from 0 to ``top``, in steps of 0.5, each
+    bar's count written over it."""
     bins = [k / 2 for k in range(int(2 * top) + 1)]
     counts = [sum(abs(v - b) < 0.25 for v in values) for b in bins]
     most = max(counts) or 1
     w = 14
-    bars = "".join(f"<rect x='{i * w}' y='{40 - 36 * c / most:.1f}' width='{w - 2}' height='{36 * c / most:.1f}' "
-                   f"fill='#5c6bc0'><title>{b:g}: {c}</title></rect>" for i, (b, c) in enumerate(zip(bins, counts)))
-    labels = "".join(f"<text x='{i * w + 2}' y='52' font-size='9'>{b:g}</text>" for i, b in enumerate(bins) if b == int(b))
-    return f"<svg width='{len(bins) * w}' height='54' role='img'>{bars}{labels}</svg>"
+    bars = "".join(f"<rect x='{i * w}' y='{50 - 36 * c / most:.1f}' width='{w - 2}' height='{36 * c / most:.1f}' "
+                   f"fill='#5c6bc0'><title>{b:g}: {c}</title></rect>"
+                   + (f"<text x='{i * w + (w - 2) / 2:.1f}' y='{47 - 36 * c / most:.1f}' font-size='8' "
+                      f"text-anchor='middle'>{c}</text>" if c else "")
+                   for i, (b, c) in enumerate(zip(bins, counts)))
+    labels = "".join(f"<text x='{i * w + 2}' y='62' font-size='9'>{b:g}</text>" for i, b in enumerate(bins) if b == int(b))
+    return f"<svg width='{len(bins) * w}' height='64' role='img'>{bars}{labels}</svg>"
 
 
-def marks_summary(out: Path, rubric) -> dict:
+def marks_summary(out: Path, rubric, pass_mark: float | None = None) -> dict:
     """Per question: the mean mark over the marked items, a histogram, how many wait for a human (not marked, or
-    flagged: ``gradebook.waiting``); the class totals; the students with more than one submission."""
+    flagged: ``gradebook.waiting``); the class totals and their summary at ``pass_mark`` (``marks.summary``; None:
+    the rubric's default); the students with more than one submission."""
     from ..marks.export import class_marks, duplicates
+    from ..marks.gradebook import items
+    from ..marks.summary import summarise
 
     marks = class_marks(out, rubric)
     per_q = {}
@@ -376,13 +383,29 @@ def marks_summary(out: Path, rubric) -> dict:
                for m in marks for q in m.pending]   # a student with two submissions: the one meant, by its zip
     return {"questions": per_q, "pending": pending, "base": rubric.base, "bonus": rubric.bonus,
             "totals": {m.stem: (m.total, m.bonus, m.pending) for m in marks},
-            "duplicates": {sid: [m.zip for m in ms] for sid, ms in twice.items()}}
+            "duplicates": {sid: [m.zip for m in ms] for sid, ms in twice.items()},
+            "summary": summarise(marks, rubric, pass_mark, items(out))}
 
 
-def report_html(reports: list[dict], stems: list[str], marks: dict | None = None, similar=None) -> str:
-    """The class on one page (``templates/report.html.j2``): verdict counts per question, the class table linking each
-    student, and each student's problems, caveats, errors and notes, coloured by verdict. Everything a student wrote
-    is escaped (Jinja2's autoescape)."""
+def class_page(out: Path, rubric, pass_mark: float | None = None, live: bool = False) -> tuple[str, object]:
+    """``report.html`` made again from ``out`` as it is now: every submission's ``<stem>.json`` in the gradebook, the
+    gradebook's current marks and their summary at ``pass_mark`` (``marks.summary``), the similar pairs of
+    ``similarity.csv`` when there; and the summary. ``live``: served by ``quiz1 review`` (a pass-mark form, links to
+    each student's page)."""
+    from .similarity import read_similarity
+
+    out = Path(out)
+    whole = class_reports(out, {})
+    marks = marks_summary(out, rubric, pass_mark)
+    return report_html(list(whole.values()), list(whole), marks, read_similarity(out), live=live), marks["summary"]
+
+
+def report_html(reports: list[dict], stems: list[str], marks: dict | None = None, similar=None,
+                live: bool = False) -> str:
+    """The class on one page (``templates/report.html.j2``): the class summary (with ``marks``), verdict counts per
+    question, the class table linking each student, and each student's problems, caveats, errors and notes, coloured
+    by verdict. Everything a student wrote is escaped (Jinja2's autoescape). ``live``: the page ``quiz1 review``
+    serves (a form for the pass mark, a link to each student's page); else a file, with no link out of it."""
 
     kinds = (*VERDICTS, NOT_GRADED)
     counts = {q: {v: 0 for v in kinds} for q in question_names()}
@@ -398,7 +421,8 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
                     v.get("note") or ""]
             verdicts.append({"q": q, "status": v["status"], "text": "; ".join(b for b in bits if b)})
         students.append({
-            "anchor": r.get("student_id") or stem, "zip": r["zip"], "statuses": [_status(r, q) for q in question_names()],
+            "anchor": r.get("student_id") or stem, "stem": stem, "zip": r["zip"],
+            "statuses": [_status(r, q) for q in question_names()],
             "errors": len(_faults(r)), "seconds": f"{r['execution']['seconds']:.0f}",
             "passed": NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no",
             "sandbox": r.get("grader", {}).get("sandbox"), "problems": _run_problems(r) + r["layout"]["problems"],
@@ -412,4 +436,5 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
         st["marks"] = None if total is None else (f"{total[0]:g} + {total[1]:g}" + (" (pending)" if total[2] else ""))
     return template("report.html.j2").render(questions=question_names(), kinds=shown, counts=counts,
                                                      colours=COLOURS, students=students, marks=marks,
-                                                     similar=similar, class_views=class_views(reports, stems))
+                                                     similar=similar, class_views=class_views(reports, stems),
+                                                     live=live)

@@ -321,6 +321,18 @@ def _q6_views(a: Submission, b: Submission) -> list[tuple[str, str, str]]:
             if len(a.deltas.get(name, [])) == 784 and len(b.deltas.get(name, [])) == 784]
 
 
+def read_similarity(out: str | Path) -> list[Pair] | None:
+    """The pairs ``write_similarity`` last wrote to ``out/similarity.csv`` (named by student, as the CSV names
+    them), or None when there is no such file or it cannot be read (``report.html`` then leaves the section out)."""
+    try:
+        with open(Path(out) / "similarity.csv", newline="") as f:
+            return [Pair(r["student_a"], r["student_b"], float(r["code"]), float(r["markdown"]),
+                         tuple(r["same_wrong_answers"].split()), int(r["shared_fingerprints"]), float(r["q6_correlation"]))
+                    for r in csv.DictReader(f)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]:
     """``similarity.csv`` and ``similarity.html`` in ``out``; returns the pairs over a bar."""
 

@@ -15,6 +15,17 @@ marks anything, sends one save at a time per item (a later press waits and repla
 the TA changed (opening, viewing, ``c`` then Esc write nothing), saves a typed mark on Enter or on leaving the field,
 and warns before the page is left with input not saved.
 
+Working a whole class: the queue shows by default only what is not yet reviewed (an item a TA has marked leaves it;
+``?reviewed=1``, a link, shows them too), with counts per question and, for the question chosen, per answer group
+(``groups.groups``; ``?group=KEY`` lists one group's items). Its ``j`` opens the item where this TA last was (or the
+first after it, once that one is marked): each item page keeps its place in the browser's ``localStorage`` under
+``quiz1-last:<the TA's name>``, never in the gradebook, so that opening an item writes nothing to the server.
+``/student/{stem}`` is one submission whole: the seven answers with the evidence, each mark with its rubric items
+and comment, the total, and the executed notebook (sanitised as an item's section is); ``/student?id=...`` finds one
+by student id, zip or stem (one match: redirected to it). ``/report`` is ``report.html`` made from the gradebook at
+each request (``batch.class_page``), with the class summary at the pass mark ``?pass=MARK`` (default: half the
+rubric's base marks, ``summary.default_pass_mark``).
+
 No other web page can write a mark: the server answers only to the ``Host`` names of this machine
 (``TrustedHostMiddleware``: a DNS-rebinding page under another name gets 400), and ``same_origin_writes`` refuses
 with 403 any state-changing request that does not come from this page: its ``Origin`` must be the server's own, its
@@ -37,7 +48,9 @@ import json
 import re
 import secrets
 import socket
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import nbformat
 
@@ -46,8 +59,10 @@ from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from ..report import VERDICTS, template
 from . import gradebook
+from .export import class_marks
 from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, waiting
 from .rubric import Rubric, load_rubric
+from .summary import pass_mark_of
 
 MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(\w+\*?)\}.+?\\end\{\1\}", re.S)
@@ -143,10 +158,161 @@ def _figure(report_json: Path, question: str) -> tuple[str, str] | None:
         return None
 
 
-def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, everything: bool) -> list[dict]:
-    its = [it for it in items(out) if it["graded"]]
+def _queue(out: Path, question: str | None, verdict: str | None, flagged: bool, everything: bool,
+           show_reviewed: bool = True, members: set | None = None, its: list | None = None) -> list[dict]:
+    """The queue's items: those that need a human (``everything``: the machine's too), without the reviewed ones
+    unless ``show_reviewed``, of ``question``, ``verdict``, flagged, and of the group ``members`` (stems) when given;
+    ``its``: ``items(out)`` when the caller has read them."""
+    its = [it for it in (items(out) if its is None else its) if it["graded"]]
     return [it for it in its if (everything or needs_human(it)) and (not question or it["question"] == question)
-            and (not verdict or it["verdict"] == verdict) and (not flagged or it["flagged"])]
+            and (not verdict or it["verdict"] == verdict) and (not flagged or it["flagged"])
+            and (show_reviewed or not reviewed(it)) and (members is None or it["stem"] in members)]
+
+
+# --------------------------------------------------------------------------
+# working a whole class: the queue's counts and groups, a student's page, the live report
+
+
+def order_key(it: dict) -> tuple:
+    """An item's place in the queue (``gradebook.items``' order: question, student id, stem)."""
+    return it["question"], it["student_id"] or "", it["stem"]
+
+
+def neighbours(shown: list[dict], it: dict) -> tuple[int, tuple | None, tuple | None]:
+    """(position from 1, or 0 when ``it`` is not in ``shown``; the (stem, question) before it; the one after it)
+    in the list ``shown``: an item that has left the list (marked, under the "not yet reviewed" filter) still has
+    the items around its place as previous and next."""
+    keys = [order_key(x) for x in shown]
+    here = order_key(it)
+    if here in keys:
+        k = keys.index(here)
+        before, after, position = shown[:k], shown[k + 1:], k + 1
+    else:
+        before, after, position = [x for x in shown if order_key(x) < here], [x for x in shown if order_key(x) > here], 0
+    return (position, (before[-1]["stem"], before[-1]["question"]) if before else None,
+            (after[0]["stem"], after[0]["question"]) if after else None)
+
+
+def queue_counts(its: list[dict]) -> dict:
+    """Question -> counts of its graded items: ``todo`` (need a human and not yet reviewed), ``reviewed`` (marked by
+    a TA, not flagged), ``machine`` (the machine's mark, nobody needed), ``total``; and ``"all"``, the sums."""
+    counts = {q: {"todo": 0, "reviewed": 0, "machine": 0, "total": 0} for q in question_names()}
+    for it in its:
+        if not it["graded"] or it["question"] not in counts:
+            continue
+        c = counts[it["question"]]
+        c["total"] += 1
+        c["reviewed" if reviewed(it) else "todo" if needs_human(it) else "machine"] += 1
+    counts["all"] = {k: sum(c[k] for c in counts.values()) for k in ("todo", "reviewed", "machine", "total")}
+    return counts
+
+
+class ReportsCache:
+    """``OUTDIR/*.json`` read again only when one of them changed (name, size, modification time): the queue's
+    groups are proposed from every report, and a class of 300 is read once, not at each page."""
+
+    def __init__(self, out: Path):
+        self.out, self.seen, self.reports = Path(out), None, {}
+
+    def __call__(self) -> dict:
+        from .groups import reports_in
+
+        seen = []
+        for p in sorted(self.out.glob("*.json")):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            seen.append((p.name, st.st_size, st.st_mtime_ns))
+        if seen != self.seen:
+            self.reports, self.seen = reports_in(self.out), seen
+        return self.reports
+
+
+def group_rows(out: Path, question: str, its: list[dict], reports: dict, params: dict) -> list[dict]:
+    """The groups of ``question`` (``groups.groups``, the TA's moves applied), each with its label, status,
+    ``members``, ``todo`` (members not yet reviewed that need a human), ``reviewed`` and ``href`` (the queue of
+    its items, ``params`` kept)."""
+    from .groups import groups
+
+    by_stem = {it["stem"]: it for it in its if it["question"] == question and it["graded"]}
+    rows = []
+    for g in groups(out, question, reports):
+        mine = [by_stem[m] for m in g.members if m in by_stem]
+        query = urlencode({**{k: v for k, v in params.items() if k != "group"}, "q": question, "group": g.key})
+        label = f"{mine[0]['student_id'] or mine[0]['stem']}: {g.label}" if g.alone and mine else g.label
+        rows.append({"key": g.key, "label": label, "status": g.status, "members": len(g.members), "alone": g.alone,
+                     "todo": sum(needs_human(it) and not reviewed(it) for it in mine),
+                     "reviewed": sum(reviewed(it) for it in mine), "href": "/?" + query})
+    return rows
+
+
+def notebook_html(nb_path: Path) -> str:
+    """The whole executed notebook as safe HTML (each cell as an item's section shows it, ``cell_html``), the
+    first cell of each question's section marked with the question (``id='nb-Q3'``)."""
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # noqa: BLE001 -- a missing or broken notebook is said, not raised
+        return "<p class='note'>The executed notebook is not in the output folder.</p>"
+    qsets = cell_questions(nb, content(), nb_path.stem)
+    parts, marked = [], set()
+    for c, qs in zip(nb.cells, qsets):
+        for q in sorted(qs - marked):
+            parts.append(f"<h3 class='nbq' id='nb-Q{q}'>Q{q}</h3>")
+            marked.add(q)
+        parts.append(cell_html(c))
+    return "\n".join(parts)
+
+
+def submissions(out: Path) -> list[dict]:
+    """Every submission of the gradebook (stem, zip, student_id, graded), by student id."""
+    with closing(gradebook.connect(out)) as db:
+        rows = db.execute("SELECT stem, zip, student_id, graded FROM submissions ORDER BY student_id, stem").fetchall()
+    return [dict(r) for r in rows]
+
+
+def find_students(out: Path, want: str) -> list[dict]:
+    """The submissions whose student id, zip or stem is ``want`` (any case), else those holding it; every one for
+    an empty ``want``."""
+    subs, want = submissions(out), want.strip().upper()
+    if not want:
+        return subs
+
+    def names(s: dict) -> list[str]:
+        return [(s["student_id"] or "").upper(), s["zip"].upper(), s["stem"].upper(), s["zip"].upper().removesuffix(".ZIP")]
+
+    return [s for s in subs if want in names(s)] or [s for s in subs if any(want in n for n in names(s))]
+
+
+def student_view(out: Path, stem: str, rubric: Rubric) -> dict | None:
+    """What ``/student/{stem}`` shows, or None for no such submission: each question's item (verdict, evidence,
+    mark, who, comment, ``applied``: its rubric items with text and points, ``adjustment``, a figure), the total and
+    bonus, the questions waiting for a human."""
+    sub = next((s for s in submissions(out) if s["stem"] == stem), None)
+    if sub is None:
+        return None
+    texts = {(r["question"], r["id"]): r for r in gradebook.rubric_items(out)}
+    try:
+        drawn = figures(json.loads((out / f"{stem}.json").read_text()))
+    except (OSError, ValueError):
+        drawn = {}
+    qs = []
+    for q in question_names():
+        it = gradebook.item(out, stem, q)
+        if it is None:
+            continue
+        qs.append({**it, "title": rubric.questions[q].title, "bonus": rubric.questions[q].bonus,
+                   "evidence": json.loads(it["evidence"]), "waiting": waiting(it), "figure": drawn.get(q),
+                   "items": [{"id": i, "text": texts[q, i]["text"], "points": texts[q, i]["points"]}
+                             for i in it["applied"] if (q, i) in texts]})
+    total = sum(x["marks"] or 0 for x in qs if not x["bonus"])
+    bonus = sum(x["marks"] or 0 for x in qs if x["bonus"])
+    return {**sub, "questions": qs, "total": total, "bonus": bonus, "base_marks": rubric.base,
+            "bonus_marks": rubric.bonus, "pending": [x["question"] for x in qs if x["waiting"]]}
+
+
+REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+              "frame-ancestors 'none'")
 
 
 def write_refusal(method: str, headers, scheme: str, token: str) -> str | None:
@@ -187,7 +353,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
@@ -210,25 +376,46 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         v = p.get("verdict") if p.get("verdict") in VERDICTS else None
         return q, v, p.get("flagged") == "1", p.get("all") == "1"
 
+    reports = ReportsCache(out)
+
+    def view(request, q: str | None) -> tuple[bool, set | None, str | None]:
+        """The queue's own filters: the reviewed items shown too (``reviewed=1``), and the group ``group=KEY`` of
+        the question ``q`` (its members' stems and the key; a key no group has: no group)."""
+        p = request.query_params
+        key = p.get("group") or None
+        members = None
+        if key and q:
+            from .groups import groups
+
+            members = next((set(g.members) for g in groups(out, q, reports()) if g.key == key), None)
+        return p.get("reviewed") == "1", members, key if members is not None else None
+
     async def queue(request):
         q, v, flagged, everything = filters(request)
-        shown = _queue(out, q, v, flagged, everything)
-        need = [it for it in items(out) if it["graded"] and needs_human(it)]
+        its = items(out)
+        show_reviewed, members, group = view(request, q)
+        shown = _queue(out, q, v, flagged, everything, show_reviewed, members, its)
+        need = [it for it in its if it["graded"] and needs_human(it)]
+        params = dict(request.query_params)
+        hidden = 0 if show_reviewed else len(_queue(out, q, v, flagged, everything, True, members, its)) - len(shown)
         return page("review_queue.html.j2", items=shown, done=sum(not waiting(it) for it in need), total=len(need),
                     questions=question_names(), verdicts=VERDICTS, q=q, verdict=v, flagged=flagged, everything=everything,
-                    query=request.url.query, rubric=rubric)
+                    query=request.url.query, rubric=rubric, counts=queue_counts(its), show_reviewed=show_reviewed,
+                    hidden=hidden, group=group, groups=group_rows(out, q, its, reports(), params) if q else [],
+                    with_reviewed="?" + urlencode({**params, "reviewed": "1"}),
+                    without_reviewed="?" + urlencode({k: x for k, x in params.items() if k != "reviewed"}),
+                    without_group="?" + urlencode({k: x for k, x in params.items() if k != "group"}))
 
     async def item_page(request):
         stem, question = request.path_params["stem"], request.path_params["q"]
         q, v, flagged, everything = filters(request)
-        shown = _queue(out, q, v, flagged, everything)
-        keys = [(it["stem"], it["question"]) for it in shown]
+        its = items(out)
+        show_reviewed, members, _ = view(request, q)
+        shown = _queue(out, q, v, flagged, everything, show_reviewed, members, its)
         it = gradebook.item(out, stem, question)
         if it is None:
             return HTMLResponse("no such item", status_code=404)
-        k = keys.index((stem, question)) if (stem, question) in keys else -1
-        prev_key = keys[k - 1] if k > 0 else None
-        next_key = keys[k + 1] if 0 <= k < len(keys) - 1 else None
+        position, prev_key, next_key = neighbours(shown, it)
         evidence = json.loads(it["evidence"])
         ritems = [{"id": r["id"], "text": r["text"], "points": r["points"], "by": r["by"],
                    "key": ITEM_KEYS[n] if n < len(ITEM_KEYS) else None}
@@ -236,7 +423,41 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         return page("review_item.html.j2", it=it, evidence=evidence, figure=_figure(out / f"{stem}.json", question),
                     section=section_html(out / f"{stem}.ipynb", question),
                     question=rubric.questions[question], prev_key=prev_key, next_key=next_key, query=request.url.query,
-                    position=k + 1, count=len(keys), comment_max=COMMENT_MAX, rubric_items=ritems)
+                    position=position, count=len(shown), comment_max=COMMENT_MAX, rubric_items=ritems)
+
+    async def student_page(request):
+        """One submission whole: its seven answers, marks and items, the total, the executed notebook."""
+        stem = request.path_params["stem"]
+        st = student_view(out, stem, rubric)
+        if st is None:
+            return HTMLResponse(f"no submission {html.escape(stem)} in this gradebook: search at /student?id=",
+                                status_code=404)
+        return page("review_student.html.j2", st=st, notebook=notebook_html(out / f"{stem}.ipynb"))
+
+    async def student_search(request):
+        """``?id=``: the submission whose student id, zip or stem it is (or holds), redirected to when it is one;
+        else the list of matches (every submission for no ``id``)."""
+        from starlette.responses import RedirectResponse
+
+        want = request.query_params.get("id", "").strip()
+        found = find_students(out, want)
+        if want and len(found) == 1:
+            return RedirectResponse("/student/" + quote(found[0]["stem"], safe=""), status_code=303)
+        totals = {m.stem: m for m in class_marks(out, rubric)}
+        return page("review_students.html.j2", want=want, found=found, totals=totals, rubric=rubric)
+
+    async def report_page(request):
+        """``report.html`` from the gradebook as it is now, its class summary at ``?pass=`` (default: half the
+        rubric's base marks); a pass mark that is not one is HTTP 400, in one sentence."""
+        raw = request.query_params.get("pass")
+        try:
+            pass_mark = pass_mark_of(raw, rubric) if raw and raw.strip() else None
+        except ValueError as e:
+            return PlainTextResponse(str(e), status_code=400)
+        from ..cohort.batch import class_page
+
+        body, _ = class_page(out, rubric, pass_mark, live=True)
+        return HTMLResponse(body, headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})
 
     async def fields(request, required: tuple[str, ...]) -> dict:
         """The request's JSON object, with every one of ``required``; ``ValueError`` (one sentence) otherwise."""
@@ -290,7 +511,9 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         return gradebook.add_item(out, body["question"], text=body["text"], points=body["points"], by=body["by"],
                                   id=body.get("id"))
 
-    routes = [Route("/", queue), Route("/item/{stem}/{q}", item_page), Route("/api/mark", write(mark), methods=["POST"]),
+    routes = [Route("/", queue), Route("/item/{stem}/{q}", item_page),
+              Route("/student", student_search), Route("/student/{stem}", student_page), Route("/report", report_page),
+              Route("/api/mark", write(mark), methods=["POST"]),
               Route("/api/items", write(apply), methods=["POST"]),
               Route("/api/rubric/edit", write(edit), methods=["POST"]),
               Route("/api/rubric/add", write(add), methods=["POST"])]
