@@ -60,7 +60,7 @@ def main() -> None:
     a = ap.parse_args()
     import uvicorn
 
-    from quiz1.grading.marks.review import make_app
+    from quiz1.grading.web.review import make_app
 
     with tempfile.TemporaryDirectory(prefix="quiz1-review-bench-") as tmp:
         out = Path(tmp)

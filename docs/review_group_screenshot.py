@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from quiz1.grading.marks.group_review import key_token  # noqa: E402
+from quiz1.grading.web.group_review import key_token  # noqa: E402
 from review_pages import chromium, review_server  # noqa: E402
 from test_groups_page import group_of, make_class  # noqa: E402
 

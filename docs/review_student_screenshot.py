@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 
 from quiz1.grading.marks import gradebook
-from quiz1.grading.marks.review import make_app
 from quiz1.grading.marks.rubric import load_rubric
+from quiz1.grading.web.review import make_app
 
 QS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")
 SID = "A0123456X"

@@ -20,8 +20,8 @@ from urllib.request import Request, urlopen
 import nbformat
 
 from quiz1.grading.marks import gradebook
-from quiz1.grading.marks.review import make_app
 from quiz1.grading.marks.rubric import load_rubric
+from quiz1.grading.web.review import make_app
 
 QS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]

@@ -25,9 +25,9 @@ import pytest
 
 from quiz1.cli import main
 from quiz1.grading.marks import gradebook, groups
-from quiz1.grading.marks.group_review import key_of_token, key_token
 from quiz1.grading.marks.rubric import load_rubric
 from quiz1.grading.questions.equivalence import check_q3
+from quiz1.grading.web.group_review import key_of_token, key_token
 from review_pages import QS, chromium, review_server, token_of
 
 DS = [r"$$\frac{\partial L}{\partial s} = \sigma(s) - y$$", r"$$\frac{\partial L}{\partial s} = \hat{y} - y$$",

@@ -208,7 +208,7 @@ def test_a_flagged_item_waits_for_a_human_in_the_report_the_review_page_and_the_
     """Item 8: a TA's mark whose verdict changed under it (flagged) is not done: report.html lists it, the review page
     does not count it reviewed, and export refuses (or, told to, leaves that student's cell as it was)."""
     from quiz1.grading.cohort.batch import write_sheet
-    from quiz1.grading.marks.review import make_app
+    from quiz1.grading.web.review import make_app
 
     all_correct = {q: "correct" for q in QS}
     graded_class(tmp_path, full_report("A0000001A.zip", "A0000001A", **all_correct),

@@ -345,7 +345,7 @@ def test_the_class_q4_ranking_follows_the_quiz_rule_and_q5_is_drawn():
 
 
 def test_the_review_page_draws_q5_from_the_report(tmp_path):
-    from quiz1.grading.marks.review import _figure
+    from quiz1.grading.web.review import _figure
 
     x = np.linspace(0, 1, 20)
     (tmp_path / "A1.json").write_text(json.dumps({"measures": {"Q5": {"x": x.tolist(), "pred": np.c_[x, x].tolist(),

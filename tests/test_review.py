@@ -19,8 +19,8 @@ import nbformat
 import pytest
 
 from quiz1.grading.marks import gradebook
-from quiz1.grading.marks.review import make_app
 from quiz1.grading.marks.rubric import load_rubric
+from quiz1.grading.web.review import make_app
 
 PLANTED = ('## Question 3\n\nThe gradient $\\frac{\\partial L}{\\partial x} = W_1 (\\sigma(s) - y)$.\n\n'
            '<script>window.__pwned = "markdown script"</script>\n'

@@ -258,8 +258,8 @@ def cmd_similar(a) -> int:
 
 
 def cmd_review(a) -> int:
-    from .grading.marks.review import listen, serve
     from .grading.marks.rubric import load_rubric
+    from .grading.web.review import listen, serve
 
     out = _graded(a.outdir)
     rubric = load_rubric(a.rubric)

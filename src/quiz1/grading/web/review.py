@@ -54,15 +54,15 @@ from urllib.parse import quote, urlencode
 
 import nbformat
 
+from ..marks import gradebook
+from ..marks.export import class_marks
+from ..marks.gradebook import COMMENT_MAX, MACHINE, StaleMark, items, waiting
+from ..marks.rubric import Rubric, load_rubric
+from ..marks.summary import pass_mark_of
 from ..questions import content, figures
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from ..report import VERDICTS, template
-from . import gradebook
-from .export import class_marks
-from .gradebook import COMMENT_MAX, MACHINE, StaleMark, items, waiting
-from .rubric import Rubric, load_rubric
-from .summary import pass_mark_of
 
 MATHJAX_DIR = Path("/usr/share/javascript/mathjax")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\begin\{(\w+\*?)\}.+?\\end\{\1\}", re.S)
@@ -215,7 +215,7 @@ class ReportsCache:
         self.out, self.seen, self.reports = Path(out), None, {}
 
     def __call__(self) -> dict:
-        from .groups import reports_in
+        from ..marks.groups import reports_in
 
         seen = []
         for p in sorted(self.out.glob("*.json")):
@@ -233,7 +233,7 @@ def group_rows(out: Path, question: str, its: list[dict], reports: dict, params:
     """The groups of ``question`` (``groups.groups``, the TA's moves applied), each with its label, status,
     ``members``, ``todo`` (members not yet reviewed that need a human), ``reviewed`` and ``href`` (the queue of
     its items, ``params`` kept)."""
-    from .groups import groups
+    from ..marks.groups import groups
 
     by_stem = {it["stem"]: it for it in its if it["question"] == question and it["graded"]}
     rows = []
@@ -385,7 +385,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         key = p.get("group") or None
         members = None
         if key and q:
-            from .groups import groups
+            from ..marks.groups import groups
 
             members = next((set(g.members) for g in groups(out, q, reports()) if g.key == key), None)
         return p.get("reviewed") == "1", members, key if members is not None else None

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import nbformat
 
+from ..marks import gradebook, groups
+from ..marks.gradebook import COMMENT_MAX, MACHINE, StaleMark, waiting
 from ..questions import content
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
-from . import gradebook, groups
-from .gradebook import COMMENT_MAX, MACHINE, StaleMark, waiting
 from .review import ITEM_KEYS, cell_html
 
 SHOWN = 24                 # members whose sections a group page renders (the rest: evidence and a link), unless ?all=1
