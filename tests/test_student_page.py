@@ -239,6 +239,18 @@ def test_the_live_report_has_the_median_mean_and_pass_rate_of_the_current_marks(
     assert writes == []
 
 
+def test_the_live_reports_similarity_link_is_served(tmp_path):
+    """/report links similarity.html: served from OUTDIR once ``quiz1 similar`` wrote it, one sentence before."""
+    out = small_class(tmp_path)
+    with review_server(out) as (base, writes):
+        status, said, _ = get(base + "/similarity.html")
+        assert status == 404 and "run quiz1 similar" in said
+        (out / "similarity.html").write_text("<h1>Similar submissions</h1>")
+        status, page, _ = get(base + "/similarity.html")
+        assert status == 200 and "<h1>Similar submissions</h1>" in page
+    assert writes == []
+
+
 def test_quiz1_report_writes_the_page_and_a_missing_outdir_is_one_sentence(tmp_path, capsys):
     out = small_class(tmp_path / "g")
     (out / "report.html").write_text("old")

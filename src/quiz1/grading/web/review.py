@@ -459,6 +459,14 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         body, _ = class_page(out, rubric, pass_mark, live=True)
         return HTMLResponse(body, headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})
 
+    async def similarity_page(request):
+        """``OUTDIR/similarity.html`` as ``quiz1 similar`` wrote it (the live report links it), else 404."""
+        path = out / "similarity.html"
+        if not path.is_file():
+            return PlainTextResponse("no similarity.html yet: run quiz1 similar OUTDIR", status_code=404)
+        return HTMLResponse(path.read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"})
+
     async def fields(request, required: tuple[str, ...]) -> dict:
         """The request's JSON object, with every one of ``required``; ``ValueError`` (one sentence) otherwise."""
         body = await request.json()
@@ -513,6 +521,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
 
     routes = [Route("/", queue), Route("/item/{stem}/{q}", item_page),
               Route("/student", student_search), Route("/student/{stem}", student_page), Route("/report", report_page),
+              Route("/similarity.html", similarity_page),
               Route("/api/mark", write(mark), methods=["POST"]),
               Route("/api/items", write(apply), methods=["POST"]),
               Route("/api/rubric/edit", write(edit), methods=["POST"]),
