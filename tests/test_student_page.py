@@ -276,6 +276,10 @@ def test_grade_says_how_many_are_fully_correct_and_how_many_need_review(tmp_path
     line = graded_line(reports, class_marks(out, load_rubric()), "g", 12.3)
     assert line.startswith("graded 4 submission(s) in 12 s: 1 fully correct (every question), 1 need review "
                            "(1 item(s) wait for a human: quiz1 review g)") and "passed" not in line
+    renamed = {**reports[0], "passed": False, "layout": {"problems": ["the zip says A1 but the notebook says A0"],
+                                                          "warnings": []}}
+    assert graded_line([renamed, *reports[1:]], class_marks(out, load_rubric()), "g", 1).startswith(
+        "graded 4 submission(s) in 1 s: 1 fully correct")      # a layout problem is not a wrong answer
 
 
 # --------------------------------------------------------------------------

@@ -166,7 +166,9 @@ def graded_line(reports: list[dict], marks: list, out: str, seconds: float) -> s
     waiting = [m for m in marks if m.zip in zips and m.pending]
     review = (f"{len(waiting)} need review ({sum(len(m.pending) for m in waiting)} item(s) wait for a human: "
               f"quiz1 review {out})" if waiting else "none waits for a human")
-    return (f"graded {len(graded)} submission(s) in {seconds:.0f} s: {sum(r.get('passed') is True for r in graded)} "
+    correct = sum(bool(r.get("questions")) and all(v.get("status") == "correct" for v in r["questions"].values())
+                  for r in graded)     # every question, whatever the zip's layout (a renamed zip still is)
+    return (f"graded {len(graded)} submission(s) in {seconds:.0f} s: {correct} "
             f"fully correct (every question), {review}; {out}/grades.csv, {out}/report.html (the class summary: "
             f"quiz1 report {out} --pass MARK)")
 
