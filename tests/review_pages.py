@@ -120,11 +120,12 @@ def token_of(base: str) -> str:
     return m.group(1) if m else ""
 
 
-def post(base: str, body, headers: dict | None = None, raw: bytes | None = None) -> tuple[int, dict]:
-    """POST /api/mark as the review page does (JSON, its Origin, its token) unless ``headers`` say otherwise;
-    (status, JSON answer)."""
+def post(base: str, body, headers: dict | None = None, raw: bytes | None = None,
+         path: str = "/api/mark") -> tuple[int, dict]:
+    """POST ``path`` (default /api/mark) as the review page does (JSON, its Origin, its token) unless ``headers`` say
+    otherwise; (status, JSON answer)."""
     h = {"Content-Type": "application/json", "Origin": base, "X-Quiz1-Token": token_of(base), **(headers or {})}
-    req = Request(base + "/api/mark", method="POST", headers={k: v for k, v in h.items() if v is not None},
+    req = Request(base + path, method="POST", headers={k: v for k, v in h.items() if v is not None},
                   data=raw if raw is not None else json.dumps(body).encode())
     try:
         with urlopen(req) as r:
@@ -132,6 +133,11 @@ def post(base: str, body, headers: dict | None = None, raw: bytes | None = None)
     except HTTPError as e:
         text = e.read().decode()
         return e.code, json.loads(text) if text.startswith("{") else {"error": text}
+
+
+def post_to(base: str, path: str, body, headers: dict | None = None) -> tuple[int, dict]:
+    """``post`` to another write endpoint of the review page."""
+    return post(base, body, headers, path=path)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import re
 import shutil
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.request import urlopen
 
 import nbformat
 import pytest
@@ -28,7 +28,7 @@ from quiz1.grading.marks import gradebook, groups
 from quiz1.grading.marks.rubric import load_rubric
 from quiz1.grading.questions.equivalence import check_q3
 from quiz1.grading.web.group_review import key_of_token, key_token
-from review_pages import QS, chromium, review_server, token_of
+from review_pages import QS, chromium, post_to, review_server
 
 DS = [r"$$\frac{\partial L}{\partial s} = \sigma(s) - y$$", r"$$\frac{\partial L}{\partial s} = \hat{y} - y$$",
       r"$$\frac{\partial L}{\partial s} = \frac{1}{1 + \exp(-s)} - y$$"]
@@ -106,17 +106,6 @@ def canvas_totals(out, tmp_path) -> dict:
             if r["SIS User ID"]}
 
 
-def post_to(base: str, path: str, body, headers: dict | None = None) -> tuple[int, dict]:
-    """POST ``path`` as the review page does (JSON, its Origin, its token) unless ``headers`` say otherwise."""
-    h = {"Content-Type": "application/json", "Origin": base, "X-Quiz1-Token": token_of(base), **(headers or {})}
-    req = Request(base + path, method="POST", headers={k: v for k, v in h.items() if v is not None},
-                  data=json.dumps(body).encode())
-    try:
-        with urlopen(req) as r:
-            return r.status, json.loads(r.read())
-    except HTTPError as e:
-        text = e.read().decode()
-        return e.code, json.loads(text) if text.startswith("{") else {"error": text}
 
 
 def get(base: str, path: str) -> tuple[int, str]:

@@ -13,8 +13,6 @@ import re
 import shutil
 import sqlite3
 from importlib.resources import files
-from urllib.error import HTTPError
-from urllib.request import Request, urlopen
 
 import pytest
 
@@ -22,7 +20,7 @@ from quiz1.cli import main
 from quiz1.grading.marks import gradebook
 from quiz1.grading.marks.export import class_marks, marks_csv
 from quiz1.grading.marks.rubric import load_rubric
-from review_pages import chromium, item, make_class, review_server, token_of
+from review_pages import chromium, item, make_class, post_to, review_server
 
 QS = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7")
 GRADER_WORDS = ("kernel", "unverified", "a human should", "probe", "verdict")
@@ -337,17 +335,6 @@ def test_reveal_without_feedback_is_refused(tmp_path, capsys):
 # the review API's writes of items: the same checks as /api/mark
 
 
-def post_to(base: str, path: str, body, headers: dict | None = None) -> tuple[int, dict]:
-    """POST ``path`` as the review page does (JSON, its Origin, its token) unless ``headers`` say otherwise."""
-    h = {"Content-Type": "application/json", "Origin": base, "X-Quiz1-Token": token_of(base), **(headers or {})}
-    req = Request(base + path, method="POST", headers={k: v for k, v in h.items() if v is not None},
-                  data=json.dumps(body).encode())
-    try:
-        with urlopen(req) as r:
-            return r.status, json.loads(r.read())
-    except HTTPError as e:
-        text = e.read().decode()
-        return e.code, json.loads(text) if text.startswith("{") else {"error": text}
 
 
 def test_the_item_writes_must_be_json_from_this_page_with_its_token(tmp_path):
