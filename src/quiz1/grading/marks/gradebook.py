@@ -380,6 +380,14 @@ def _save(db, stem, question, item_ids, adjustment, comment, by, version, action
     return version + 1
 
 
+def _item_row(db, stem: str, question: str, where: str):
+    """The item's row (its ``max_marks``), or ``ValueError`` naming ``where``: no such item."""
+    row = db.execute("SELECT max_marks FROM items WHERE stem = ? AND question = ?", (stem, question)).fetchone()
+    if row is None:
+        raise ValueError(f"{where}: no such item in the gradebook")
+    return row
+
+
 def set_mark(out, stem: str, question: str, marks: float, by: str, version: int, comment: str | None = None) -> int:
     """A TA's mark for one item as a number (an adjustment alone: the items applied are removed), saved only if the
     item is still at ``version``; returns the new version.
@@ -395,9 +403,7 @@ def set_mark(out, stem: str, question: str, marks: float, by: str, version: int,
         raise ValueError(f"{stem} {question}: marks: expected a number but found {marks!r}")
     where, by = _check_mark_args(stem, question, by, version, comment)
     with _open(out) as db, _writing(db):
-        row = db.execute("SELECT max_marks FROM items WHERE stem = ? AND question = ?", (stem, question)).fetchone()
-        if row is None:
-            raise ValueError(f"{where}: no such item in the gradebook")
+        row = _item_row(db, stem, question, where)
         if not 0 <= marks <= row["max_marks"]:
             raise ValueError(f"{where}: marks: expected 0 to {row['max_marks']:g} but found {marks:g}")
         _current(db, stem, question, version, where)
@@ -421,9 +427,7 @@ def apply_items(out, stem: str, question: str, items: list, adjustment: float | 
         raise ValueError(f"{where}: adjustment: expected a number but found {adjustment!r}")
     where, by = _check_mark_args(stem, question, by, version, comment)
     with _open(out) as db, _writing(db):
-        row = db.execute("SELECT max_marks FROM items WHERE stem = ? AND question = ?", (stem, question)).fetchone()
-        if row is None:
-            raise ValueError(f"{where}: no such item in the gradebook")
+        row = _item_row(db, stem, question, where)
         known = [r["id"] for r in db.execute("SELECT id FROM rubric_items WHERE question = ? ORDER BY position, rowid",
                                              (question,))]
         unknown = [i for i in items if i not in known]
