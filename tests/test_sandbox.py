@@ -203,3 +203,39 @@ def test_check_when_the_machine_fails_mid_run_is_exit_2_not_a_fail(tmp_path, dat
     assert main(["check", str(z), "--quiet"]) == 2
     captured = capsys.readouterr()
     assert "FAIL" not in captured.out and "not graded" in captured.err and "the sandbox is gone" in captured.err
+
+
+def failing_apart(times):
+    """``run_notebook``, except that the grader's own kernel apart from the notebook (Q7's harness, in a
+    ``quiz1-q7-`` folder) does not start the first ``times`` times (a port taken, a slow machine)."""
+    from quiz1.grading.running.run import RunResult, run_notebook
+
+    left = [times]
+
+    def run(nb, cwd, **kw):
+        if Path(cwd).name.startswith("quiz1-q7-") and left[0] > 0:
+            left[0] -= 1
+            return RunResult(0.0, False, False, False, 0, (), False, "the port 51234 is taken", None, False)
+        return run_notebook(nb, cwd, **kw)
+    return run, left
+
+
+def test_the_graders_own_kernel_that_does_not_start_is_retried_not_handed_to_a_ta(tmp_path, data, monkeypatch):
+    """The kernel of Q7's harness (the grader's, in a folder of its own) fails to start once: the harness runs
+    again and the fixed class is `correct`; it never starts: the zip is `not graded` (the machine's failure, graded
+    again on the next run), never `unverified` for a TA to mark."""
+    from quiz1.grading.cohort.batch import Options, grade_one
+    from quiz1.grading.grade import grade_submission
+    from quiz1.grading.running import canary
+
+    z = make_zip(tmp_path / "A0000005E.zip", data, {"A0000005E.ipynb": GOOD})
+    once, left = failing_apart(1)
+    rep = grade_submission(z, executor=once, progress=False, variants=0)
+    assert left == [0] and rep.questions["Q7"].status == "correct", rep.questions["Q7"]
+
+    monkeypatch.setattr(canary, "self_check", lambda executor, **kw: None)   # the canary runs: only the harness fails
+    always, _ = failing_apart(10 ** 6)
+    monkeypatch.setattr("quiz1.grading.cohort.batch.make_executor", lambda opts: always)
+    row = grade_one(str(z), Options(variants=0))["report"]
+    assert row["graded"] is False and row["questions"] == {}, row
+    assert "port 51234 is taken" in row["not_graded"] and "grade this zip again" in row["not_graded"], row

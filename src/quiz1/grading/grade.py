@@ -50,6 +50,33 @@ class Apart:
     shared: dict = field(default_factory=dict)
 
 
+def _not_started(apart: dict) -> list[str]:
+    return [name for name, a in apart.items() if a is not None and not a.get("started", True)]
+
+
+def run_apart(run, refs: dict, exports: dict, executor, tries: int = 2) -> dict:
+    """Question name -> what its ``apart(ctx)`` hook ran apart from the notebook (the hooks' own records).
+
+    Those runs are the grader's: a fresh kernel in a folder of the grader's, holding no file of the zip. A kernel
+    that did not start there is the machine's failure, never the student's: the questions it hit run again (``tries``
+    in all); ``MachineError`` (the zip not graded, graded again on the next ``grade``) when it still does not start,
+    so that no verdict, and no TA, is left with the grader's failure."""
+    hooks = [q for q in modules() if hasattr(q, "apart")]
+    apart = {}
+    for _ in range(tries):
+        ctx = Apart(run, refs, exports, executor)     # fresh: Q4 and Q5 share one evaluation through ctx.shared
+        apart.update({q.NAME: q.apart(ctx) for q in hooks if q.NAME not in apart or q.NAME in _not_started(apart)})
+        if not _not_started(apart):
+            return apart
+    from .running.canary import MachineError, self_check
+
+    why = next((w for a in apart.values() if a for w in [a.get("error"), *(a.get("notes") or {}).values()]
+                if w and "did not start" in w), "a kernel did not start")
+    problem = self_check(executor) or (f"the grader's own run apart from the notebook failed {tries} times ({why}), "
+                                       f"though its canary notebook runs: grade this zip again")
+    raise MachineError(f"not graded: {problem}")
+
+
 def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: float = 1800, trust_model: bool = False,
                      progress: bool = True, executor=None, keep_dir: str | Path | None = None,
                      data: str | Path | None = None, model: str | Path | None = None, variants: int = 1,
@@ -125,14 +152,7 @@ def grade_submission(zip_path: str | Path, *, timeout: float = 600, budget: floa
         if vroot is not None:
             variant = Variant(vrun, vrefs, None if vrun is not None else "the grader was interrupted", drawn)
         problems += run.problems
-        ctx = Apart(run, refs, exports, executor)     # what the questions run apart from the notebook
-        apart = {q.NAME: q.apart(ctx) for q in modules() if hasattr(q, "apart") and not run.interrupted}
-        if any(a is not None and not a.get("started", True) for a in apart.values()):
-            from .running.canary import MachineError, self_check
-
-            problem = self_check(executor)
-            if problem:
-                raise MachineError(f"not graded: {problem}")
+        apart = {} if run.interrupted else run_apart(run, refs, exports, executor)
         if keep_dir is not None:
             Path(keep_dir).mkdir(parents=True, exist_ok=True)
             for k, nb in enumerate(kept):
