@@ -241,20 +241,24 @@ LOSS_BANDS = ((NEAR_PCA,), ("below PCA's MSE", "near PCA"))
 
 
 def _band(f: dict) -> str:
-    """One file's measure in words: its status and kind (what the encoder is), for a network its loss against PCA's
-    (below, or near it: the issue's bands are exact, near PCA, over the limit; report.html ranks the networks by
-    loss); "own points only" when no new points of the manifold could be drawn."""
+    """One file's measure in words, what the marks read of it (``rubric.toml``: exact, or a network's loss; its
+    parameter count reported or not; over the limit): its status, for a network its loss against PCA's (below, or
+    near it: the issue's bands are exact, near PCA, over the limit; report.html ranks the networks by loss) and
+    whether the section prints its parameter count; "own points only" when no new points of the manifold could be
+    drawn. Not how it is written (a torch module, functions, Markdown equations): that changes no mark."""
     from .grouping import band
 
     status = f.get("status")
-    words = f"{status}, {f.get('kind')}"
+    words = status
     if status == "network":
-        words += ", " + band(f["mse"] / f["pca_mse"] if f.get("pca_mse") else None, *LOSS_BANDS)
+        words += (", " + band(f["mse"] / f["pca_mse"] if f.get("pca_mse") else None, *LOSS_BANDS)
+                  + (", count printed" if f.get("printed") else ", count not printed"))
     return words + ("" if f.get("fresh") else ", own points only")
 
 
 def group_key(item: dict) -> str | None:
-    """Q4 groups by each data file's band (exact, a network below or near PCA's loss, over the limit, ...) and kind, and the status."""
+    """Q4 groups by each data file's band (exact, a network below or near PCA's loss and its count printed or not, over
+    the limit, ...) and the status."""
     from .grouping import value_key
 
     measured = item.get("measures") or {}

@@ -281,17 +281,21 @@ def shared_wrong(found: str) -> str | None:
 
 
 OWN_NAME = re.compile(r"(?<=class )`[^`]*`")     # the student's class, as the notes name it
+MISSING_NAME = re.compile(r"(?<=NameError: name )'[^']*'")   # the name a class needs from outside it
 
 
 def _shown(item: dict) -> str | None:
     """What the quiz's main block gave with the student's class (its gradients, or its error), without the class's
-    name, where it was printed or memory addresses; the quiz's own error kept (here it is evidence)."""
+    name, where it was printed or memory addresses; the quiz's own error kept (here it is evidence). A class that
+    needs a name from outside it (``NameError``) shows it without the name: a helper of the student's own naming,
+    the same evidence whatever it is called (a TA reads each such fix)."""
     from .grouping import HEX, PLACE
 
     found = item.get("found")
     if not found:
         return None
-    return re.sub(r"\s+", " ", HEX.sub("…", PLACE.sub("", re.sub(r"^class \w+:", "class:", found)))).strip()
+    found = MISSING_NAME.sub("'…'", re.sub(r"^class \w+:", "class:", found))
+    return re.sub(r"\s+", " ", HEX.sub("…", PLACE.sub("", found))).strip()
 
 
 def group_key(item: dict) -> str | None:
