@@ -268,7 +268,7 @@ def test_every_group_write_must_be_json_from_this_page_with_its_token(tmp_path):
 # in a browser: one key marks the group; an item's edit reaches every total and Canvas
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
-def test_one_key_marks_a_group_and_an_items_edit_reaches_every_total_and_canvas_in_chromium(tmp_path):
+def test_one_key_marks_a_group_and_an_items_edit_reaches_every_total_the_live_report_and_canvas_in_chromium(tmp_path):
     """On Q3 the keys are a full, s stops-at-ds, d chain-rule-only, f relu-path, g sign (the rubric's order)."""
     from playwright.sync_api import expect
 
@@ -302,11 +302,20 @@ def test_one_key_marks_a_group_and_an_items_edit_reaches_every_total_and_canvas_
         assert totals(out) == {"A0000001A": 4, "A0000002B": 4, "A0000003C": 4, "A0000004D": 6, "A0000005E": 3}
         assert canvas_totals(out, tmp_path) == {"A0000001A": "4", "A0000002B": "4", "A0000003C": "4",
                                                 "A0000004D": "6", "A0000005E": "3"}
+        group_page = page.url
+        page.goto(base + "/report")                                         # the live report: 4 4 4 6 3
+        expect(page.locator("#median")).to_contain_text("4 /")
+        expect(page.locator("#mean")).to_contain_text("4.20 /")
+        page.goto(group_page)
+        page.locator("h1").click()
         page.locator("button.edit[data-id='stops-at-ds']").click()          # 1 -> 1.5, for the whole class
         expect(page.locator("button.ri[data-id='stops-at-ds']")).to_contain_text("+1.5")
         for sid in STOPS:                                                   # re-computed, shown after the reload
             expect(page.locator(f".member[data-stem='{sid}'] .mark")).to_have_text("1.5")
         expect(page.locator("button.ri.on")).to_have_count(1)
+        page.goto(base + "/report")                                         # 4.5 4.5 4.5 6 3, by hand
+        expect(page.locator("#median")).to_contain_text("4.5 /")
+        expect(page.locator("#mean")).to_contain_text("4.50 /")
     #                  Q1 3 + Q3 1.5 for the three; D and E use no stops-at-ds: unchanged
     assert {sid: it_of(out, sid)["marks"] for sid in CLASS} == {
         "A0000001A": 1.5, "A0000002B": 1.5, "A0000003C": 1.5, "A0000004D": 3, "A0000005E": 0}

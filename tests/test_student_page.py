@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from quiz1.cli import graded_line, main
+from quiz1.grading.questions import names
 from quiz1.grading.marks import gradebook
 from quiz1.grading.marks.export import class_marks
 from quiz1.grading.marks.rubric import load_rubric
@@ -237,6 +238,18 @@ def test_the_live_report_has_the_median_mean_and_pass_rate_of_the_current_marks(
             status, said, _ = get(base + f"/report?pass={bad}")
             assert status == 400 and "expected a number from 0 to 19" in said and len(said.splitlines()) == 1
     assert writes == []
+
+
+def test_the_live_report_shows_a_report_json_that_lacks_parts_rather_than_failing(tmp_path):
+    """A report of an older quiz1 or edited by hand (no "execution", no "layout") in OUTDIR: the page is served."""
+    out = small_class(tmp_path)
+    old = {"student_id": "A0000099Z", "zip": "A0000099Z.zip", "questions": {
+        q: {"status": "correct", "found": None, "expected": None, "note": None} for q in names()}}
+    (out / "A0000099Z.json").write_text(json.dumps(old))
+    gradebook.record(out, "A0000099Z", old, load_rubric())
+    with review_server(out) as (base, _):
+        status, page, _ = get(base + "/report")
+    assert status == 200 and "A0000099Z" in page, page[:300]
 
 
 def test_the_live_reports_similarity_link_is_served(tmp_path):

@@ -323,7 +323,9 @@ def write_sheet(out: Path, reports: list[dict], stems: list[str], rubric=None, s
 
 
 def _status(r: dict, q: str) -> str:
-    return r["questions"][q]["status"] if r.get("graded", True) else NOT_GRADED
+    if r.get("graded", True) is False:
+        return NOT_GRADED
+    return ((r.get("questions") or {}).get(q) or {}).get("status") or "missing"
 
 
 def _run_problems(r: dict) -> list[str]:
@@ -340,6 +342,15 @@ def _run_problems(r: dict) -> list[str]:
 NOT_GRADED = "not graded"
 COLOURS = {"correct": "#c8e6c9", "wrong": "#ffcdd2", "unverified": "#fff9c4", "error": "#ffe0b2", "missing": "#e0e0e0",
            NOT_GRADED: "#b3e5fc"}
+
+
+def _with_defaults(r: dict) -> dict:
+    """A report's JSON with the parts the class page reads filled in where it lacks them (a report of an older quiz1,
+    or edited by hand, in OUTDIR: the page shows it rather than failing)."""
+    run = {"seconds": 0.0, "timed_out": False, "kernel_died": False, "interrupted": False, "stop_reason": "",
+           "errors": [], **(r.get("execution") or {})}
+    return {"zip": "", "passed": False, "questions": {}, **r, "execution": run,
+            "layout": {"problems": [], "warnings": [], **(r.get("layout") or {})}}
 
 
 def _faults(r: dict) -> list[dict]:
@@ -410,12 +421,13 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
     kinds = (*VERDICTS, NOT_GRADED)
     counts = {q: {v: 0 for v in kinds} for q in question_names()}
     students = []
+    reports = [_with_defaults(r) for r in reports]
     for r, stem in zip(reports, stems):
         for q in question_names():
             counts[q][_status(r, q)] += 1
         verdicts = []
         for q in question_names() if r.get("graded", True) else ():
-            v = r["questions"][q]
+            v = r["questions"].get(q) or {"status": _status(r, q)}
             bits = [f"found {v['found']}" if v.get("found") else "",
                     f"expected {v['expected']}" if v.get("expected") and v["status"] != "correct" else "",
                     v.get("note") or ""]
