@@ -208,19 +208,21 @@ FILES = {"Q1Q4I1.txt": 10_000, "Q1Q4I2.npz": 10_000, "Q1Q4I3.npz": 100_000}
 PCA = {"Q1Q4I1.txt": 0.052, "Q1Q4I2.npz": 0.11, "Q1Q4I3.npz": 0.034}
 
 
-def fit4(r, f, status, kind="module", params=0, ratio=1e-20):
+def fit4(r, f, status, kind="module", params=0, ratio=1e-20, printed=True):
     return {"name": "Markdown formulas" if kind == "Markdown formulas" else r.choice(["enc, dec", "AE", "model"]),
             "kind": kind, "params": params, "limit": FILES[f], "mse": ratio * PCA[f], "rel": ratio ** 0.5,
             "rel_shipped": ratio ** 0.5, "fresh": 2000, "fresh_error": None, "pca_mse": PCA[f], "status": status,
-            "printed": r.random() < 0.7, "n": 1000}
+            "printed": printed, "n": 1000}
 
 
 def q4_kinds():
     def net(ratios, big=False, kind=None):
         """A network on every file: one architecture (so one size band), the loss drawn per file from ``ratios``
-        (a tenth of the students have one file in the next band)."""
+        (a tenth of the students have one file in the next band); 70% of the students print their parameter
+        counts (for every network: a habit, not a coin per file)."""
         def make(r, s):
             k = kind or ("module" if r.random() < 0.85 else "functions")
+            printed = r.random() < 0.7
             width = r.choice([4, 8, 16, 32]) * (8 if big else 1)
             out = {}
             for f in FILES:
@@ -230,7 +232,7 @@ def q4_kinds():
                 params = width * 2 * 4 + width * 3 + 3
                 ratio = r.uniform(lo, hi)
                 status = "too large" if params >= FILES[f] else "worse than linear" if ratio > 1.5 else "network"
-                out[f] = fit4(r, f, status, k, params, ratio)
+                out[f] = fit4(r, f, status, k, params, ratio, printed)
             return out
         return make
 
@@ -400,9 +402,6 @@ def q7_kinds():
                                            f"defined", "the class could not run apart from the notebook (it may need "
                                            "a name the section defines outside a class): a human should check the "
                                            "fix")),
-        "harness failed": (1, lambda r, s: v("unverified", None, f"the Q7 section's classes could not run apart from "
-                                             f"the notebook (the kernel did not start (port {r.randint(1000, 60000)} "
-                                             f"taken)): a human should check the fix")),
         "not fixed": (8, lambda r, s: v("wrong", f"class G: {Q7_ERROR}", "the quiz's main block still fails with "
                                         "this class: the bug is not fixed")),
         "other gradients": (4, lambda r, s: v("wrong", f"class {r.choice(CLASSES)}: xinit.grad 18 then "
@@ -420,7 +419,7 @@ KINDS = {"Q1": q1_kinds, "Q2": q2_kinds, "Q3": q3_kinds, "Q4": q4_kinds, "Q5": q
 # the kinds whose items are singular: evidence of one's own (a value, a notation, an error), or nothing a machine
 # reads (the item stays alone); --singular scales their weights
 SINGULAR = {"Q1": ("own wrong value", "error"), "Q2": ("own vector",), "Q3": ("own notation", "no formula"),
-            "Q4": ("nothing found",), "Q5": ("no model", "plots only"), "Q7": ("harness failed",)}
+            "Q4": ("nothing found",), "Q5": ("no model", "plots only")}
 
 
 def synthetic_class(n: int, seed: int = 0, singular: float = 1.0) -> tuple[dict, dict]:
@@ -504,10 +503,10 @@ def main() -> None:
     for (q, u, g, alone, m_items, m_groups) in rows:
         for k, x in enumerate((u, g, alone, m_items, m_groups)):
             tot[k] += x
-        ratio = f"{u / g:.1f}x" if g else "-"
+        ratio = f"{u / g:.2f}x" if g else "-"
         print(f"{q:<9}{u:>11}{u:>11}{g:>9}{alone:>7}{ratio:>7}{m_items:>22}{m_groups:>7}{serve[q]:>19.3f}")
     u, g, alone, m_items, m_groups = tot
-    print(f"{'all':<9}{u:>11}{u:>11}{g:>9}{alone:>7}{u / g:>6.1f}x{m_items:>22}{m_groups:>7}"
+    print(f"{'all':<9}{u:>11}{u:>11}{g:>9}{alone:>7}{u / g:>6.2f}x{m_items:>22}{m_groups:>7}"
           f"{sum(serve.values()):>19.3f}")
     print(f"groups of the class proposed in {propose_s:.2f} s (the first call: sympy and the points set up); a "
           f"question's groups served from OUTDIR (its {a.n} JSONs read, the overrides replayed) in "
