@@ -17,7 +17,7 @@ machine-decided groups a TA can spot-check (correct and wrong groups against ite
 groups of the class, and to serve one question's groups from OUTDIR (``groups.groups``: reading the class's JSONs
 and the overrides, what a group page calls).
 
-    python bench/review_load.py [--n 200] [--seed 0] [--singular 1]
+    python bench/review_load.py [--n 200] [--seed 0] [--singular 1] [--seeds 10]
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import argparse
 import functools
 import json
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -464,6 +465,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--singular", type=float, default=1.0, help="scale of the singular kinds' weights (default 1)")
+    ap.add_argument("--seeds", type=int, default=10, help="classes drawn for the ratio's spread (seed .. seed+K-1)")
     a = ap.parse_args()
     from quiz1.grading.marks import groups
     from quiz1.grading.questions import formula_values
@@ -508,6 +510,14 @@ def main() -> None:
     u, g, alone, m_items, m_groups = tot
     print(f"{'all':<9}{u:>11}{u:>11}{g:>9}{alone:>7}{u / g:>6.2f}x{m_items:>22}{m_groups:>7}"
           f"{sum(serve.values()):>19.3f}")
+    ratios = []
+    for seed in range(a.seed, a.seed + a.seeds):      # one draw is one class: the ratio's spread over several
+        per = load(groups.propose(synthetic_class(a.n, seed, a.singular)[0]))
+        ratios.append(sum(r[1] for r in per) / sum(r[2] for r in per))
+    if ratios:
+        print(f"ratio over {len(ratios)} classes (seeds {a.seed}..{a.seed + len(ratios) - 1}): min {min(ratios):.2f}x, "
+              f"median {statistics.median(ratios):.2f}x, mean {statistics.mean(ratios):.2f}x, "
+              f"max {max(ratios):.2f}x")
     print(f"groups of the class proposed in {propose_s:.2f} s (the first call: sympy and the points set up); a "
           f"question's groups served from OUTDIR (its {a.n} JSONs read, the overrides replayed) in "
           f"{max(serve.values()):.3f} s at the most, {max(cold.values()):.3f} s on a first read (Q3's formulas "
