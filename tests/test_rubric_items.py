@@ -189,6 +189,28 @@ def test_editing_an_items_points_re_computes_every_mark_that_uses_it_and_the_aud
         gradebook.edit_item(out, "Q3", "typo", points=1, by="carol")
 
 
+def test_quiz1_mark_applies_items_from_the_command_line_and_quiz1_rubric_lists_them(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    out = graded(tmp_path / "out")
+    assert main(["rubric", str(out), "Q3"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in listed][:5] == ["full", "stops-at-ds", "chain-rule-only", "relu-path", "sign"]
+    assert main(["mark", str(out), "A0000001A", "Q3", "--items", "full,sign", "--by", "bob"]) == 0      # 3 - 1
+    assert main(["mark", str(out), "A0000002B", "Q3", "--items", "stops-at-ds", "--adjust", "0.5", "--by", "bob"]) == 0
+    said = capsys.readouterr().out
+    assert "A0000001A Q3: 2 of 3 (full, sign), marked by bob" in said, said
+    assert "A0000002B Q3: 1.5 of 3 (stops-at-ds, +0.5), marked by bob" in said, said
+    assert (it_of(out, "A0000001A", "Q3")["applied"], it_of(out, "A0000002B", "Q3")["marks"]) == (["full", "sign"], 1.5)
+    for bad, words in ((["--items", "nope"], "expected ids of Q3's items"), (["2", "--items", "full"], "found both"),
+                       ([], "found neither"), (["2", "--adjust", "1"], "--adjust: expected it with --items"),
+                       (["--items", "full", "--adjust", "9"], "adjustment: expected -3 to 3")):
+        assert main(["mark", str(out), "A0000003C", "Q3", *bad, "--by", "bob"]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
+    assert it_of(out, "A0000003C", "Q3")["marks"] is None                    # nothing half-written
+    assert main(["rubric", str(out), "Q9"]) == 2 and "expected one of Q1, Q2" in capsys.readouterr().err
+
+
 def test_an_item_a_ta_adds_is_applied_like_the_rubrics_and_a_regrade_keeps_the_tas_items(tmp_path):
     graded(tmp_path)
     new = gradebook.add_item(tmp_path, "Q3", text="The loss's 1/N is dropped.", points=-0.5, by="alice")

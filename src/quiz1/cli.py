@@ -238,13 +238,41 @@ def cmd_mark(a) -> int:
     if len(rows) != 1:
         raise ValueError(f"{a.student} {a.question}: expected one item in the gradebook but found {len(rows)}")
     it = rows[0]
-    v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment)
+    where = f"{it['stem']} {it['question']}"
+    if (a.marks is None) == (a.items is None):
+        raise ValueError(f"{where}: expected a mark (a number) or --items (rubric item ids) but found "
+                         f"{'both' if a.items is not None else 'neither'}")
+    if a.adjust is not None and a.items is None:
+        raise ValueError(f"{where}: --adjust: expected it with --items (a mark given as a number is the whole mark)")
+    if a.items is None:
+        v = gradebook.set_mark(out, it["stem"], it["question"], a.marks, a.by, it["version"], a.comment)
+    else:
+        ids = [i.strip() for i in a.items.split(",") if i.strip()]
+        v = gradebook.apply_items(out, it["stem"], it["question"], ids, a.adjust, a.comment, a.by, it["version"])
+    now = gradebook.item(out, it["stem"], it["question"])
     old = ("no mark" if it["marks"] is None else
            f"{it['marks']:g} by {'the machine' if it['marked_by'] == gradebook.MACHINE else it['marked_by']}")
     kept = ("comment kept" if a.comment is None and it["comment"] else
             "no comment" if a.comment is None else "comment replaced" if it["comment"] else "comment added")
-    print(f"{it['stem']} {it['question']}: {a.marks:g} of {it['max_marks']:g}, marked by {a.by} (version {v}); it "
+    how = f" ({', '.join(now['applied']) or 'no item'}{f', {a.adjust:+g}' if a.adjust else ''})" if a.items is not None else ""
+    print(f"{where}: {now['marks']:g} of {it['max_marks']:g}{how}, marked by {a.by} (version {v}); it "
           f"replaces {old}; {kept}")
+    return 0
+
+
+def cmd_rubric(a) -> int:
+    from .grading.marks import gradebook
+
+    out = _graded(a.outdir)
+    question = a.question.upper() if a.question else None
+    rows = gradebook.rubric_items(out, question)
+    if not rows:
+        known = sorted({r["question"] for r in gradebook.rubric_items(out)})
+        raise ValueError(f"{out}: question: expected one of {', '.join(known) or 'the questions'} (with rubric items "
+                         f"in the gradebook) but found {a.question!r}")
+    for r in rows:
+        points = r["points"] if isinstance(r["points"], str) else f"{r['points']:+g}"
+        print(f"{r['question']}  {r['id']:<24} {points:>6}  {r['text']}")
     return 0
 
 
@@ -648,10 +676,18 @@ def make_parser() -> argparse.ArgumentParser:
     mk.add_argument("outdir", metavar="OUTDIR")
     mk.add_argument("student", metavar="STUDENT", help="student id, zip name or zip stem")
     mk.add_argument("question", metavar="QUESTION", help="Q1 .. Q7")
-    mk.add_argument("marks", type=float)
+    mk.add_argument("marks", type=float, nargs="?", help="the mark, a number (or --items)")
+    mk.add_argument("--items", metavar="ID,ID", help="the mark as the question's rubric items applied (ids, comma "
+                                                     "separated; `quiz1 rubric OUTDIR` lists them); '' for none")
+    mk.add_argument("--adjust", type=float, metavar="X", help="with --items: added to their points")
     mk.add_argument("--by", required=True, metavar="NAME", help="the TA who sets the mark")
     mk.add_argument("--comment", help="feedback for the student (default: the item's comment is kept)")
     mk.set_defaults(func=cmd_mark)
+
+    rb = sub.add_parser("rubric", help="the rubric items a mark is made of (as the gradebook holds them)")
+    rb.add_argument("outdir", metavar="OUTDIR")
+    rb.add_argument("question", metavar="QUESTION", nargs="?", help="Q1 .. Q7 (default: every question)")
+    rb.set_defaults(func=cmd_rubric)
 
     d = sub.add_parser("data", help="data utilities")
     dsub = d.add_subparsers(dest="data_command", required=True, metavar="ACTION")
