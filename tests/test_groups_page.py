@@ -21,6 +21,7 @@ from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import nbformat
+import numpy as np
 import pytest
 
 from quiz1.cli import main
@@ -153,6 +154,42 @@ def test_the_groups_page_lists_the_groups_to_mark_first_largest_first_and_links_
         status, page = get(base, f"/group/Q1/{key_token(group_of(out, 'A0000001A', 'Q1').key)}")
         assert status == 200 and page.count("the cell the grader read") == 5                 # Q1's In [2], cited
         assert page.count("<span class='prompt'>In [2]:</span>") == 5 * 2                    # open, and in the section
+
+
+def q5_class(out: Path) -> Path:
+    """Three Q5 answers: two MLPs 5% off f (one unverified group: the band 2-10%), one that fits (correct)."""
+    x = np.linspace(-1, 1, 50)
+    truth = np.c_[np.sin(3 * x), np.cos(3 * x)]
+    for sid, off, status in (("A0000001A", 0.05, "unverified"), ("A0000002B", 0.05, "unverified"),
+                             ("A0000004D", 0.005, "correct")):
+        r = report(sid)
+        r["questions"]["Q5"] = {"status": status, "found": f"module `MLP` (900 parameters): RMSE {off:.1%}",
+                                "expected": None, "note": "measured"}
+        r["measures"] = {"Q5": {"name": "MLP", "kind": "module", "params": 900, "rmse": off, "rmse_data": off,
+                                "bypass": None, "beyond": None, "between": 50, "orientation": "forward", "input": "x",
+                                "output_scaled": False, "hidden": 2, "activations": ["relu"], "all_activated": True,
+                                "x": x.tolist(), "pred": (truth + off).tolist(), "truth": truth.tolist(),
+                                "memorised": None}}
+        (out / f"{sid}.json").write_text(json.dumps(r))
+        nbformat.write(notebook(sid), out / f"{sid}.ipynb")
+        gradebook.record(out, sid, r, load_rubric())
+    return out
+
+
+def test_a_group_page_shows_each_members_figure_served_apart_and_only_where_one_is_drawn(tmp_path):
+    out = q5_class(tmp_path)
+    g = group_of(out, "A0000001A", "Q5")
+    assert set(g.members) == {"A0000001A", "A0000002B"} and g.status == "unverified"
+    with review_server(out) as (base, _):
+        status, page = get(base, f"/group/Q5/{key_token(g.key)}")
+        srcs = re.findall(r'<img class="fig"[^>]*src="([^"]+)"', page)
+        assert status == 200 and srcs == ["/figure/A0000001A/Q5.png", "/figure/A0000002B/Q5.png"], srcs
+        with urlopen(base + srcs[0]) as r:
+            assert r.headers["Content-Type"] == "image/png" and r.read(8) == b"\x89PNG\r\n\x1a\n"
+        for path in ("/figure/A0000004D/Q5.png",         # correct: Q5 draws nothing
+                     "/figure/A0000001A/Q3.png",         # Q3 draws nothing
+                     "/figure/..%2Fgradebook/Q5.png", "/figure/nobody/Q5.png", "/figure/A0000001A/Q9.png"):
+            assert get(base, path)[0] == 404, path
 
 
 def test_a_students_markup_on_a_group_page_is_sanitised_as_on_the_item_page(tmp_path):

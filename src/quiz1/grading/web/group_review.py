@@ -30,7 +30,7 @@ import nbformat
 
 from ..marks import gradebook, groups
 from ..marks.gradebook import COMMENT_MAX, MACHINE, StaleMark, waiting
-from ..questions import content
+from ..questions import by_name, content, figures
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from .review import ITEM_KEYS, cell_html
@@ -40,6 +40,7 @@ KEY_CELLS = 4              # at most this many cells shown open per member when 
 FIRST = ("unverified", groups.MIXED)   # the statuses a TA must mark, listed first
 CITED = re.compile(r"In \[(\d+)\]")
 MATHY = re.compile(r"\$|\\\[|\\\(|\\begin\{")
+STEM = re.compile(r"[\w~-][\w.~-]*")     # a zip's stem as ``quiz1 grade`` names OUTDIR/<stem>.json
 
 
 def key_token(key: str) -> str:
@@ -191,7 +192,7 @@ def merge_groups(out: Path, question: str, key: str, other: str, by) -> groups.G
 def group_routes(out: Path, rubric, page, write, fields) -> list:
     """The routes of the groups pages and their writes, for ``review.make_app`` (``page``, ``write`` and ``fields``
     are its own: the CSP'd page, the JSON endpoint and the request's checked fields)."""
-    from starlette.responses import HTMLResponse
+    from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
 
     def marked(question: str) -> dict:
@@ -224,13 +225,15 @@ def group_routes(out: Path, rubric, page, write, fields) -> list:
                                 f"<a href='/groups/{q}'>The groups of {q}</a></p>", status_code=404)
         g, its = gs[k], marked(q)
         everything = request.query_params.get("all") == "1"
+        drawn = hasattr(by_name(q), "figure")         # its picture for each member, served by /figure (lazily)
         members = []
         for n, stem in enumerate(g.members):
             it = its.get(stem)
             evidence = json.loads(it["evidence"]) if it else {
                 k2: (reports[stem]["questions"][q] or {}).get(k2) for k2 in ("found", "expected", "note")}
             members.append({"stem": stem, "it": it, "evidence": evidence,
-                            "section": collapsed(out / f"{stem}.ipynb", q, evidence) if everything or n < SHOWN else None})
+                            "section": collapsed(out / f"{stem}.ipynb", q, evidence) if everything or n < SHOWN else None,
+                            "figure": drawn and bool((reports[stem].get("measures") or {}).get(q))})
         applied = {tuple(m["it"]["applied"]) for m in members if m["it"]}
         ritems = [{"id": r["id"], "text": r["text"], "points": r["points"], "by": r["by"],
                    "key": ITEM_KEYS[n] if n < len(ITEM_KEYS) else None}
@@ -243,6 +246,21 @@ def group_routes(out: Path, rubric, page, write, fields) -> list:
                     common=list(applied.pop()) if len(applied) == 1 else [], rubric_items=ritems,
                     versions={m["stem"]: m["it"]["version"] for m in members if m["it"]},
                     max_marks=rubric.questions[q].marks, comment_max=COMMENT_MAX, shown=SHOWN, everything=everything)
+
+    async def figure_png(request):
+        """``/figure/{stem}/{q}.png``: what ``q``'s module draws from ``OUTDIR/<stem>.json`` (``questions.figures``:
+        Q5's model over f), as a PNG; 404 when it draws nothing there (a correct answer, no measures)."""
+        q, stem = request.path_params["q"], request.path_params["stem"]
+        path = out / f"{stem}.json"
+        try:
+            report = json.loads(path.read_text()) if q in question_names() and STEM.fullmatch(stem) else {}
+        except (OSError, ValueError):
+            report = {}
+        got = figures(report).get(q) if isinstance(report, dict) else None
+        if got is None or not got[1].startswith("data:image/png;base64,"):
+            return Response("no figure", status_code=404, media_type="text/plain")
+        return Response(base64.b64decode(got[1].split(",", 1)[1]), media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=60", "X-Content-Type-Options": "nosniff"})
 
     async def items_api(request):
         """{question, key, versions, items, by[, adjustment][, comment]}: ``mark_group``."""
@@ -263,6 +281,7 @@ def group_routes(out: Path, rubric, page, write, fields) -> list:
         return {"key": g.key, "token": key_token(g.key), "members": list(g.members)}
 
     return [Route("/groups/{q}", groups_page), Route("/group/{q}/{token}", group_page),
+            Route("/figure/{stem}/{q}.png", figure_png),
             Route("/api/group/items", write(items_api), methods=["POST"]),
             Route("/api/group/move", write(move_api), methods=["POST"]),
             Route("/api/group/merge", write(merge_api), methods=["POST"])]
