@@ -612,6 +612,30 @@ def test_q6_images_shown_in_the_notebook_but_not_saved_are_for_a_human():
     assert v.status == "unverified" and "shown but not saved" in v.note, v
 
 
+def test_q6_figure_shows_each_change_red_where_brighter_and_only_for_a_human():
+    """The change to I0 (a bright square) and to I1 (a bright bar), both brighter only: the picture holds red and no
+    blue (seismic: red above zero); none for a correct answer, none without a changed image."""
+    import base64
+    import io
+
+    from matplotlib.image import imread
+
+    d0, d1 = np.zeros((28, 28), int), np.zeros((28, 28), int)
+    d0[10:14, 10:14], d1[5:20, 13] = 200, 120
+    deltas = {"deltas": {"I0": d0.ravel().tolist(), "I1": d1.ravel().tolist()}}
+    assert q6.figure(deltas, "correct") is None and q6.figure({"deltas": {}}, "unverified") is None
+    assert q6.figure({"deltas": {"I0": [1, 2]}}, "wrong") is None                     # not 28 x 28
+    alt, uri = q6.figure(deltas, "unverified")
+    rgb = imread(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))[..., :3]
+    red = (rgb[..., 0] > 0.6) & (rgb[..., 2] < 0.3)
+    blue = (rgb[..., 2] > 0.6) & (rgb[..., 0] < 0.3)
+    assert "I0" not in alt and red.sum() > 50 and blue.sum() == 0, (red.sum(), blue.sum())
+    d1[5:20, 13] = -120                                                               # darker: blue appears
+    alt, uri = q6.figure({"deltas": {"I0": d0.ravel().tolist(), "I1": d1.ravel().tolist()}}, "wrong")
+    rgb = imread(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))[..., :3]
+    assert ((rgb[..., 2] > 0.6) & (rgb[..., 0] < 0.3)).sum() > 20
+
+
 # --------------------------------------------------------------------------
 # Q7: the class G, run apart with the quiz's main block
 

@@ -238,26 +238,17 @@ def figure(m: dict, status: str) -> tuple[str, str] | None:
     question's measures, as in the report's JSON): what a TA looks at when Q5 is not ``correct``; None when it is."""
     if status == "correct":
         return None
-    import base64
-    import io
-
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .drawing import data_uri, subplots
 
     x, pred, truth = np.asarray(m["x"]), np.asarray(m["pred"]), np.asarray(m["truth"])
     o = np.argsort(x)
-    fig, ax = plt.subplots(figsize=(3.6, 2.2), dpi=72)
+    fig, (ax,) = subplots()
     for k, (name, colour) in enumerate((("alpha", "tab:blue"), ("beta", "tab:orange"))):
         ax.plot(x[o], truth[o, k], color=colour, lw=3, alpha=0.35, label=f"{name}: f")
         ax.plot(x[o], pred[o, k], ".", color=colour, ms=3, label=f"{name}: the student's model")
     ax.set_xlabel("x")
     ax.legend(fontsize=6, loc="best")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return "Q5: the student's model over f", "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "Q5: the student's model over f", data_uri(fig)
 
 
 RMSE_BANDS = ((RMSE_MOST, RMSE_FAR), (f"RMSE <= {RMSE_MOST:.0%}", f"RMSE {RMSE_MOST:.0%}-{RMSE_FAR:.0%}",

@@ -124,6 +124,27 @@ def measures(ev: Evidence) -> Deltas:
     return Deltas(q6_deltas(ev.run.pngs, ev.refs[NAME].images))
 
 
+def figure(m: dict, status: str) -> tuple[str, str] | None:
+    """(alt text, a small PNG as a data URI) of the change the run made to I0 and to I1 (``m["deltas"]``: each the
+    new image minus the quiz's, 784 ints in 0..255 units), red where it brightened, blue where it darkened, on one
+    scale, with its L2 in [0, 1] units: what a TA looks at when Q6 is not ``correct`` (a change beyond eps, one made
+    beforehand); None when it is, or when no image was changed."""
+    deltas = {n: np.asarray(d, dtype=float).reshape(28, 28) / 255 for n, d in (m.get("deltas") or {}).items()
+              if len(d) == 784}
+    if status == "correct" or not deltas:
+        return None
+    from .drawing import data_uri, subplots
+
+    top = max(float(np.abs(d).max()) for d in deltas.values()) or 1.0
+    fig, axes = subplots(len(deltas), figsize=(2.3 * len(deltas), 2.5))
+    for ax, (name, d) in zip(axes, sorted(deltas.items())):
+        ax.imshow(d, cmap="seismic", vmin=-top, vmax=top)
+        ax.set_title(f"{name}' - {name}: L2 {np.sqrt((d ** 2).sum()):.2f}", fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return "Q6: the change made to each image (red brighter, blue darker)", data_uri(fig)
+
+
 def verdict(ev: Evidence) -> Verdict:
     from ...solvers.mnist_model import predict_proba
 
