@@ -232,6 +232,26 @@ def test_an_item_a_ta_adds_is_applied_like_the_rubrics_and_a_regrade_keeps_the_t
     assert texts["sign"] == ("A sign slip.", "alice")                        # the TA's words, kept by the re-run
 
 
+def test_a_tas_item_no_mark_uses_can_be_deleted_and_nothing_else(tmp_path):
+    """A mistaken item a TA added goes (and stays gone after a regrade); one a mark uses, or one of the rubric file
+    (it would come back with the next grade), is refused in one sentence and nothing changes."""
+    (tmp_path / "out").mkdir()
+    out = graded(tmp_path / "out")
+    gradebook.add_item(out, "Q3", text="Typo item.", points=1, by="bob", id="typo")
+    gradebook.add_item(out, "Q3", text="Uses W2 for W1.", points=-1, by="bob", id="w2-for-w1")
+    apply(out, "A0000001A", "Q3", ["full", "w2-for-w1"])                                # 3 - 1 = 2
+    for item_id, said in (("w2-for-w1", "1 mark(s) use it (A0000001A)"), ("sign", "comes from the rubric file"),
+                          ("nope", "expected one of Q3's items")):
+        with pytest.raises(ValueError, match=re.escape(said)):
+            gradebook.delete_item(out, "Q3", item_id, by="bob")
+    assert gradebook.delete_item(out, "Q3", "typo", by="bob")["text"] == "Typo item."
+    ids = [r["id"] for r in gradebook.rubric_items(out, "Q3")]
+    assert "typo" not in ids and {"w2-for-w1", "sign"} <= set(ids) and it_of(out, "A0000001A", "Q3")["marks"] == 2
+    assert ("bob", "delete item", "typo") in [(a["by"], a["action"], a["item"]) for a in gradebook.audit(out)]
+    gradebook.seed(out, load_rubric())                                                  # what grade does again
+    assert "typo" not in [r["id"] for r in gradebook.rubric_items(out, "Q3")]
+
+
 def test_an_item_no_ta_edited_follows_the_rubric_file_when_graded_again_with_it(tmp_path):
     graded(tmp_path, ("A0000001A",))
     apply(tmp_path, "A0000001A", "Q3", ["full", "relu-path"])                # 3 - 1
@@ -364,7 +384,8 @@ def test_the_item_writes_must_be_json_from_this_page_with_its_token(tmp_path):
     v = item(out, "A0000001A", "Q3")["version"]
     writes = {"/api/items": {"stem": "A0000001A", "question": "Q3", "items": ["full"], "by": "mallory", "version": v},
               "/api/rubric/edit": {"question": "Q1", "id": "full", "points": 0, "by": "mallory"},
-              "/api/rubric/add": {"question": "Q3", "text": "Free marks.", "points": 3, "by": "mallory"}}
+              "/api/rubric/add": {"question": "Q3", "text": "Free marks.", "points": 3, "by": "mallory"},
+              "/api/rubric/delete": {"question": "Q3", "id": "sign", "by": "mallory"}}
     with review_server(out) as (base, _):
         port = base.rsplit(":", 1)[1]
         for path, body in writes.items():

@@ -234,11 +234,14 @@ def seed(out, rubric: Rubric) -> None:
 
 
 def rubric_items(out, question: str | None = None) -> list[dict]:
-    """The gradebook's rubric items (of ``question``, or all), in the rubric's order."""
+    """The gradebook's rubric items (of ``question``, or all), in the rubric's order; ``from_rubric``: copied from the
+    rubric file (else a TA added it)."""
     with _open(out) as db:
-        rows = db.execute("SELECT question, id, text, points, by, at FROM rubric_items WHERE ? IS NULL OR question = ? "
-                          "ORDER BY question, position, rowid", (question, question)).fetchall()
-    return [dict(r) for r in rows]
+        rows = db.execute("SELECT question, id, text, points, by, at, EXISTS (SELECT 1 FROM audit a WHERE a.action = "
+                          "'add item' AND a.by = ? AND a.question = r.question AND a.item = r.id) AS from_rubric "
+                          "FROM rubric_items r WHERE ? IS NULL OR question = ? ORDER BY question, position, rowid",
+                          (RUBRIC, question, question)).fetchall()
+    return [{**dict(r), "from_rubric": bool(r["from_rubric"])} for r in rows]
 
 
 def _slug(text: str) -> str:
@@ -297,6 +300,30 @@ def edit_item(out, question: str, id: str, *, points=None, text: str | None = No
         raise ValueError(f"{question} {id}: expected new points or a new text but found neither")
     with _open(out) as db, _writing(db):
         return _edit(db, question, id, points, text, by)
+
+
+def delete_item(out, question: str, id: str, *, by: str) -> dict:  # noqa: A002
+    """Take out an item a TA added that no mark uses (a mistaken one); the item as it was. ``ValueError`` (one
+    sentence) for an item of the rubric file (it would come back with the next ``grade``: edit it, or take it out of
+    the file) or one a mark uses (take it off those marks first: a deletion never changes a mark)."""
+    _check_str(question=question, id=id)
+    by = _check_by(by, f"{question} {id}")
+    with _open(out) as db, _writing(db):
+        row = next((r for r in rubric_items(db, question) if r["id"] == id), None)
+        if row is None:
+            ids = ", ".join(r["id"] for r in rubric_items(db, question)) or "none"
+            raise ValueError(f"{question} item: expected one of {question}'s items ({ids}) but found {reprlib.repr(id)}")
+        if row["from_rubric"]:
+            raise ValueError(f"{question} {id}: not deleted: it comes from the rubric file and would come back when the "
+                             f"class is graded again; edit its points or text, or take it out of the rubric file")
+        using = [r["stem"] for r in db.execute("SELECT stem FROM applied WHERE question = ? AND item = ? ORDER BY stem",
+                                               (question, id))]
+        if using:
+            raise ValueError(f"{question} {id}: not deleted: {len(using)} mark(s) use it ({', '.join(using[:5])}"
+                             f"{', ...' if len(using) > 5 else ''}); take it off them first")
+        db.execute("DELETE FROM rubric_items WHERE question = ? AND id = ?", (question, id))
+        _log(db, by, "delete item", question, item=id, before={"text": row["text"], "points": row["points"]})
+    return {k: row[k] for k in ("question", "id", "text", "points")}
 
 
 # --------------------------------------------------------------------------

@@ -418,7 +418,7 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         position, prev_key, next_key = neighbours(shown, it)
         evidence = json.loads(it["evidence"])
         ritems = [{"id": r["id"], "text": r["text"], "points": r["points"], "by": r["by"],
-                   "key": ITEM_KEYS[n] if n < len(ITEM_KEYS) else None}
+                   "key": ITEM_KEYS[n] if n < len(ITEM_KEYS) else None, "from_rubric": r["from_rubric"]}
                   for n, r in enumerate(gradebook.rubric_items(out, question))]
         return page("review_item.html.j2", it=it, evidence=evidence, figure=_figure(out / f"{stem}.json", question),
                     section=section_html(out / f"{stem}.ipynb", question),
@@ -519,13 +519,19 @@ def make_app(out: str | Path, rubric: Rubric | None = None, hosts: tuple[str, ..
         return gradebook.add_item(out, body["question"], text=body["text"], points=body["points"], by=body["by"],
                                   id=body.get("id"))
 
+    async def delete(request):
+        """{question, id, by}: a TA's item that no mark uses, taken out (``gradebook.delete_item``)."""
+        body = await fields(request, ("question", "id", "by"))
+        return gradebook.delete_item(out, body["question"], body["id"], by=body["by"])
+
     routes = [Route("/", queue), Route("/item/{stem}/{q}", item_page),
               Route("/student", student_search), Route("/student/{stem}", student_page), Route("/report", report_page),
               Route("/similarity.html", similarity_page),
               Route("/api/mark", write(mark), methods=["POST"]),
               Route("/api/items", write(apply), methods=["POST"]),
               Route("/api/rubric/edit", write(edit), methods=["POST"]),
-              Route("/api/rubric/add", write(add), methods=["POST"])]
+              Route("/api/rubric/add", write(add), methods=["POST"]),
+              Route("/api/rubric/delete", write(delete), methods=["POST"])]
     routes += answer_groups(out, rubric, page, write, fields)
     if MATHJAX_DIR.is_dir():
         routes.append(Mount("/mathjax", StaticFiles(directory=str(MATHJAX_DIR)), name="mathjax"))
