@@ -239,3 +239,20 @@ def test_the_graders_own_kernel_that_does_not_start_is_retried_not_handed_to_a_t
     row = grade_one(str(z), Options(variants=0))["report"]
     assert row["graded"] is False and row["questions"] == {}, row
     assert "port 51234 is taken" in row["not_graded"] and "grade this zip again" in row["not_graded"], row
+
+
+def test_a_guard_cell_that_fails_is_the_graders_failure_named_with_the_questions_it_stops(tmp_path, data, monkeypatch):
+    """The grader's first cell raises (as a broken install of quiz1 would): the report says so once, as the
+    grader's failure, naming the questions whose own cells needed it (here Q1's call record), not a student's."""
+    import nbformat
+
+    from quiz1.grading.grade import grade_submission
+    from quiz1.grading.running import execution
+
+    monkeypatch.setattr(execution, "guard_cell", lambda nonce, key: nbformat.v4.new_code_cell(
+        "raise RuntimeError('boom')"))
+    z = make_zip(tmp_path / "A0000006F.zip", data, {"A0000006F.ipynb": GOOD})
+    rep = grade_submission(z, progress=False, variants=0)
+    said = [p for p in rep.to_json()["layout"]["problems"] if "guard cell failed" in p]
+    assert len(said) == 1 and "(RuntimeError: boom)" in said[0], rep.to_json()["layout"]
+    assert "the grader's own cells for Q1" in said[0] and "not the student's" in said[0], said

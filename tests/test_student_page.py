@@ -20,10 +20,10 @@ import nbformat
 import pytest
 
 from quiz1.cli import graded_line, main
-from quiz1.grading.questions import names
 from quiz1.grading.marks import gradebook
 from quiz1.grading.marks.export import class_marks
 from quiz1.grading.marks.rubric import load_rubric
+from quiz1.grading.questions import names
 from review_pages import QS, chromium, item, review_server
 
 PLANTED = ('The gradient $\\frac{\\partial L}{\\partial x} = W_1 (\\sigma(s) - y)$.\n\n'

@@ -296,8 +296,10 @@ def run_submission(root: Path, notebooks, executor, *, timeout: float, budget: f
                 reported[tag[0]] = got
             elif tag == "guard" and (fault := next((f"{o.get('ename')}: {o.get('evalue')}" for o in nb.cells[i].get(
                     "outputs", []) if o.get("output_type") == "error"), None)):
-                rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the Q1 call record and the Q2 "
-                                    f"graph probe could not run; the grader's failure, not the student's")
+                probes = sorted({t[0] for t in tags.values() if t != "guard"})
+                rec.problems.append(f"{name}: quiz1's guard cell failed ({fault}): the grader's own cells "
+                                    f"{'for ' + ', '.join(probes) + ' ' if probes else ''}could not run; the grader's "
+                                    f"failure, not the student's")
         for i in sorted(tags, reverse=True):
             del nb.cells[i]
         shown = markdown_formulas(nb, qsets, lambda i: executed and (name, i) not in rec.stopped
