@@ -212,6 +212,12 @@ def test_plt_imsave_with_its_default_colormap_reads_back_as_grey_levels(tmp_path
     for name in ("viridis.png", "gray.png"):
         got = read_png(tmp_path / name)
         assert got is not None and np.abs(got.astype(int) - im).max() <= 1, name
+        # exact but where the colormap's bytes cannot tell two levels apart (viridis: 104/105 and 137/138 are one
+        # colour, found from matplotlib's own table here): a readback 1 off elsewhere can flip a thin margin of M's
+        table = matplotlib.colormaps[name[:-4]](np.arange(256), bytes=True)[:, :3]
+        alike = {k for k in range(1, 256) if (table[k] == table[k - 1]).all()}
+        off = got.astype(int) != im
+        assert set(np.unique(im[off]).tolist()) <= alike and np.abs(got.astype(int) - im)[off].max(initial=0) <= 1, name
 
 
 def test_pngs_are_found_by_lstat_without_following_links_or_reading_huge_files(tmp_path):
@@ -293,10 +299,17 @@ def test_an_answer_read_from_a_shipped_file_and_doctored_data(tmp_path, data, ex
 
 
 @needs_bwrap
-def test_honest_work_in_styles_the_grader_used_to_misjudge(tmp_path, data, executor):
+def test_honest_work_in_styles_the_grader_used_to_misjudge(tmp_path, data, executor, monkeypatch):
     """An HTML heading, pandas, a sentence's full stop and thousands separators, digits in a comment, logging to
     stderr; Q2 computed in a function and printed a value a line; Q6 saved with plt.imsave's default colormap; Q7
-    fixed as an nn.Module after showing the quiz's own error."""
+    fixed as an nn.Module after showing the quiz's own error.
+
+    The variant's digits are drawn with a fixed seed here: this attack stops at the first step M reads the target,
+    a margin of about 0.001 on the untrained M, and viridis writes two pairs of grey levels (104/105, 137/138) as one
+    colour, so on some drawn digits the saved file is read 1 off on a few pixels and M reads another class (2 of 24
+    images in a trial of twelve seeds): then the grader's `unverified` is a fair verdict, and the test would be
+    about the draw, not about the styles."""
+    monkeypatch.setattr("quiz1.grading.grade.secrets.randbits", lambda k: 0)
     ce = q1_losses(data)
     q1 = f"""
 import logging

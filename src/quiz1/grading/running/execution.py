@@ -136,7 +136,9 @@ def _through_colormap(rgb: np.ndarray) -> np.ndarray | None:
 
     flat = rgb.reshape(-1, 3)
     for name in ("viridis", "gray", "Greys", "binary", "gray_r"):
-        table = colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255                     # (256, 3)
+        # the bytes plt.imsave writes: the colormap's table truncated to uint8 (a float table's nearest entry is
+        # the neighbour for some grey levels: a readback 1 off, enough to flip a thin margin of M's)
+        table = colormaps[name](np.arange(256), bytes=True)[:, :3].astype(np.float64)     # (256, 3)
         d = ((flat[:, None, :] - table[None]) ** 2).sum(-1)                               # (784, 256)
         idx = d.argmin(1)
         if np.sqrt(d[np.arange(len(idx)), idx]).max() <= 3:
