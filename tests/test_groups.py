@@ -377,3 +377,13 @@ def test_q3s_reader_runs_nothing_of_the_text_and_gives_up_on_what_it_does_not_kn
     reports = {s: report(Q3=verdict("wrong", t, "parsed")) for s, t in spelled.items()}
     _, got = partition(reports, "Q3")
     assert all(g.alone for g in got) and len(got) == 4 and not flag.exists()
+
+
+def test_a_reason_drops_the_students_numbers_and_keeps_sizes_and_names():
+    """Two students' notes differ in their numbers (the variant data, L2, steps): one reason; a size like 28x28 and
+    names with digits (I0, L2) are words of the reason, kept as they are."""
+    from quiz1.grading.questions.grouping import reason
+
+    a = reason("no new 28x28 PNG written; I0: L2 2.8 at 5% of 100 steps, x = 1e-3. It was 2.8.")
+    b = reason("no new 28x28 PNG written; I0: L2 3.14 at 12% of 7 steps, x = 0.5. It was 9.")
+    assert a == b == "no new 28x28 PNG written; I0: L2 … at … of … steps, x = …. It was …."
