@@ -14,7 +14,7 @@ import re
 PLACE = re.compile(r"\s*\([^()]*\b(?:In \[\d*\]|cell \d+)\)")
 PATH = re.compile(r"(?<![\w/])[\w.-]*(?:/[\w.-]+)*\.(?:png|ipynb|py|txt|npz|pth|npy)\b")
 HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?(?!\w)")   # not a
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?%?(?!\w)")   # not a
 # name's digits (I0, L2, a "28x28" size): a number glued to a letter on either side is a name, and stays
 
 
