@@ -252,6 +252,19 @@ def test_the_live_report_shows_a_report_json_that_lacks_parts_rather_than_failin
     assert status == 200 and "A0000099Z" in page, page[:300]
 
 
+def test_the_class_tables_all_seven_correct_column_says_so_only_when_each_is_correct():
+    """The machine's `passed` (nothing wrong, missing or in error) holds with an item a human must still decide; the
+    class table's "all 7 correct" column says yes only when every question is correct."""
+    from quiz1.grading.cohort.batch import report_html
+
+    reps = [full("A0000021A", passed=True, **{q: "correct" for q in QS}),
+            full("A0000022B", passed=True, **{**{q: "correct" for q in QS}, "Q4": "unverified"})]
+    page = report_html(reps, [r["student_id"] for r in reps])
+    rows = {sid: re.search(f"{sid}.zip</td>(.*?)</tr>", page, re.S).group(1) for sid in ("A0000021A", "A0000022B")}
+    cells = {sid: re.findall(r"<td[^>]*>(.*?)</td>", row) for sid, row in rows.items()}
+    assert cells["A0000021A"][8] == "yes" and cells["A0000022B"][8] == "no", cells
+
+
 def test_the_live_reports_similarity_link_is_served(tmp_path):
     """/report links similarity.html: served from OUTDIR once ``quiz1 similar`` wrote it, one sentence before."""
     out = small_class(tmp_path)

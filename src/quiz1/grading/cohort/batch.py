@@ -436,7 +436,8 @@ def report_html(reports: list[dict], stems: list[str], marks: dict | None = None
             "anchor": r.get("student_id") or stem, "stem": stem, "zip": r["zip"],
             "statuses": [_status(r, q) for q in question_names()],
             "errors": len(_faults(r)), "seconds": f"{r['execution']['seconds']:.0f}",
-            "passed": NOT_GRADED if r.get("graded") is False else "yes" if r["passed"] else "no",
+            "passed": NOT_GRADED if r.get("graded") is False else     # the column's words: every question correct
+            ("yes" if all(_status(r, q) == "correct" for q in question_names()) else "no"),
             "sandbox": r.get("grader", {}).get("sandbox"), "problems": _run_problems(r) + r["layout"]["problems"],
             "warnings": r["layout"]["warnings"], "caveats": r.get("caveats", []),
             "error_lines": [e["text"] for e in r["execution"]["errors"]], "verdicts": verdicts})
