@@ -2,6 +2,7 @@
 planted copies (renamed, reordered, commented, one question copied, a copied wrong answer, copied explanations, a
 copied Q6 image), and two students who share only the quiz's own code. Every planted pair is flagged with the right kinds; no other pair is.
 """
+import html
 import json
 
 import nbformat
@@ -305,7 +306,7 @@ def test_planted_copies_are_flagged_with_their_kinds_and_independent_work_is_not
     assert "<figcaption>A6000001A</figcaption>" in copied and "<mark>" in copied and "Explanations" not in copied
     assert "<pre>" not in sections["A2000003C · A2000004D"]  # the same wrong answer: the answer, no panes
     q6 = sections["A4000001A · A4000002B"]                   # the same perturbation: both changes drawn, named
-    assert q6.count("<img") == 2 and "A4000002B: I0' - I0" in q6 and "<pre>" not in q6
+    assert q6.count("<img") == 2 and "A4000002B: I0' - I0" in html.unescape(q6) and "<pre>" not in q6
     rows = (out / "similarity.csv").read_text().splitlines()
     assert len(rows) == 1 + len(want)
 

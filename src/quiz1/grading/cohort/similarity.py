@@ -14,8 +14,9 @@ For every pair of graded submissions in ``OUTDIR`` (``<stem>.ipynb`` and ``<stem
 - **markdown**: the same on the explanations' words (normalised, 8-word shingles);
 - **answers**: the same *wrong* value (Q1, Q2's vector, Q7's gradients): strong evidence, since independent mistakes
   rarely agree; but not the quiz's own RuntimeError, which every student who left Q7 unfixed shows;
-- **Q6 images**: the same perturbation, a correlation of I0' - I0 (or I1' - I1) between two students of at least
-  ``SAME_PERTURBATION`` (two honest gradient attacks on the same M start alike, so the bar is near identity).
+- **measures**: what a question measured of two students is the same, by the question's own ``same_pairs(measures)``
+  hook (Q6: a correlation of I0' - I0, or I1' - I1, of at least its ``SAME_BAR``: two honest gradient attacks on the
+  same M start alike, so the bar is near identity), drawn side by side by its ``same_views``.
 
 The fingerprints are copydetect's, but for one piece: its k-gram hash is Python's ``hash()``, salted afresh in
 every process, so winnowing (which keeps each window's smallest hash) kept other k-grams in each run and pairs near
@@ -27,7 +28,7 @@ Pairs are found through an inverted index (fingerprint -> submissions), not all-
 takes seconds. Pairs over the thresholds are grouped into clusters (``networkx`` components) and written to
 ``similarity.csv`` and ``similarity.html``, each pair with the evidence of its kinds in panes named by student: the
 matching code (copydetect's highlighting) or the matching explanations (their shared 8-word runs) side by side, the
-shared wrong answer, both Q6 changes drawn.
+shared wrong answer, what the question draws of both (Q6: both changes).
 """
 from __future__ import annotations
 
@@ -55,7 +56,6 @@ COMMON_SHARE = 0.3                # a fingerprint in more than this share of the
 CODE_BAR, MARKDOWN_BAR = 0.5, 0.5   # shares of the smaller side's own fingerprints
 CODE_BLOCK = 8                      # or this many shared code fingerprints: a block of about 40 tokens or more ...
 BLOCK_SHARE = 0.2                   # ... that is also this share of the smaller side (measured: see above)
-SAME_PERTURBATION = 0.99            # correlation of I0' - I0 between two students: the same perturbation
 SHINGLE = 8
 QUIZ_CODE = '''
 from torchviz import make_dot
@@ -95,7 +95,7 @@ class Submission:
     code: str
     markdown: str
     wrong: dict                                   # question -> the wrong value, normalised
-    deltas: dict = field(default_factory=dict)    # "I0"/"I1" -> (784,) the Q6 image minus the original
+    measures: dict = field(default_factory=dict)  # question -> its measures (report JSON), for its same_pairs hook
     cells: list = field(default_factory=list)     # the code cells' sources
     code_hashes: set = field(default_factory=set)  # their fingerprints, cell by cell (none spans two cells)
     md_hashes: set = field(default_factory=set)
@@ -110,13 +110,13 @@ class Pair:
     markdown: float
     answers: tuple                                # questions with the same wrong value
     shared: int = 0                               # code fingerprints in common
-    q6: float = 0.0                               # the largest correlation of the two Q6 perturbations (I0 or I1)
+    same: tuple = ()                              # (question, score): its measures the same (its same_pairs hook)
 
     @property
     def kinds(self) -> tuple:
         code = self.code >= CODE_BAR and self.shared >= 3 or self.shared >= CODE_BLOCK and self.code >= BLOCK_SHARE
         return tuple(k for k, hit in (("code", code), ("markdown", self.markdown >= MARKDOWN_BAR),
-                                      ("answers", bool(self.answers)), ("q6", self.q6 >= SAME_PERTURBATION)) if hit)
+                                      ("answers", bool(self.answers))) if hit) + tuple(q.lower() for q, _ in self.same)
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,11 @@ def _wrong_values(report: dict) -> dict:
     return out
 
 
+def _same_hooks() -> list:
+    """The questions that say when two students' measures are the same (``same_pairs``, ``same_views``)."""
+    return [q for q in modules() if hasattr(q, "same_pairs")]
+
+
 def load_class(out: Path) -> list[Submission]:
     """The graded submissions of ``out``: their code, Markdown and wrong answers."""
     subs = []
@@ -225,8 +230,10 @@ def load_class(out: Path) -> list[Submission]:
         code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%"))
         md = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         cells = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.lstrip().startswith("%")]
+        measured = report.get("measures") or {}
         subs.append(Submission(rep_path.stem, report.get("student_id") or rep_path.stem, code, md, _wrong_values(report),
-                               ((report.get("measures") or {}).get("Q6") or {}).get("deltas") or {}, cells))
+                               {q.NAME: measured[q.NAME] for q in _same_hooks() if isinstance(measured.get(q.NAME), dict)},
+                               cells))
     return subs
 
 
@@ -260,24 +267,16 @@ def similar_pairs(subs: list[Submission], share: float = COMMON_SHARE) -> list[P
         if len(stems) <= limit:
             for a, b in itertools.combinations(sorted(stems), 2):
                 same_wrong[a, b].append(q)
-    same_q6 = {}
-    for name in ("I0", "I1"):   # correlations of every two perturbations at once: (n, 784) normalised rows
-        have = [s for s in subs if len(s.deltas.get(name, [])) == 784 and np.any(s.deltas[name])]
-        if len(have) < 2:
-            continue
-        d = np.array([s.deltas[name] for s in have], dtype=float)                     # (n, 784)
-        d -= d.mean(1, keepdims=True)
-        d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-12
-        corr = d @ d.T                                                                # (n, n)
-        for i, j in zip(*np.nonzero(np.triu(corr, 1) >= SAME_PERTURBATION)):
-            key = tuple(sorted((have[i].stem, have[j].stem)))
-            same_q6[key] = max(same_q6.get(key, 0.0), float(corr[i, j]))
+    same = defaultdict(dict)
+    for q in _same_hooks():      # each question's own measure of sameness, on the students it measured
+        for (a, b), score in q.same_pairs({s.stem: s.measures[q.NAME] for s in subs if q.NAME in s.measures}).items():
+            same[tuple(sorted((a, b)))][q.NAME] = round(score, 4)
     pairs = []
-    for a, b in set(shared_code) | set(shared_md) | set(same_wrong) | set(same_q6):
+    for a, b in set(shared_code) | set(shared_md) | set(same_wrong) | set(same):
         code = shared_code[a, b] / max(1, min(len(own[a]), len(own[b])))
         md = shared_md[a, b] / max(1, min(len(own_md[a]), len(own_md[b])))
         p = Pair(a, b, round(code, 3), round(md, 3), tuple(sorted(same_wrong[a, b])), shared_code[a, b],
-                 round(same_q6.get((a, b), 0.0), 4))
+                 tuple(sorted(same.get((a, b), {}).items())))
         if p.kinds:
             pairs.append(p)
     return sorted(pairs, key=lambda p: (-len(p.kinds), -max(p.code, p.markdown), p.a, p.b))
@@ -302,23 +301,10 @@ def _side_by_side(a: Submission, b: Submission, boilerplate: list) -> tuple[str,
             highlight_overlap(fb.raw_code, sb, "<mark>", "</mark>", escape_html=True)[0])
 
 
-def _delta_png(delta) -> str:
-    """A Q6 change (784,) as a 112 x 112 grey PNG data URI: mid-grey 0, lighter where the student added ink."""
-    import base64
-
-    from PIL import Image
-
-    d = np.asarray(delta, dtype=float).reshape(28, 28)                    # (28, 28)
-    grey = np.clip(128 + 127 * d / (np.abs(d).max() or 1), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(grey).resize((112, 112), Image.NEAREST).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _q6_views(a: Submission, b: Submission) -> list[tuple[str, str, str]]:
-    """(image name, a's change, b's change) for each of I0, I1 both students changed."""
-    return [(name, _delta_png(a.deltas[name]), _delta_png(b.deltas[name])) for name in ("I0", "I1")
-            if len(a.deltas.get(name, [])) == 784 and len(b.deltas.get(name, [])) == 784]
+def _same_of(text: str) -> tuple:
+    """``similarity.csv``'s "same_measures" ("Q6 0.9987 ..."), read back as ``Pair.same``."""
+    words = text.split()
+    return tuple((q, float(x)) for q, x in zip(words[::2], words[1::2]))
 
 
 def read_similarity(out: str | Path) -> list[Pair] | None:
@@ -327,7 +313,8 @@ def read_similarity(out: str | Path) -> list[Pair] | None:
     try:
         with open(Path(out) / "similarity.csv", newline="") as f:
             return [Pair(r["student_a"], r["student_b"], float(r["code"]), float(r["markdown"]),
-                         tuple(r["same_wrong_answers"].split()), int(r["shared_fingerprints"]), float(r["q6_correlation"]))
+                         tuple(r["same_wrong_answers"].split()), int(r["shared_fingerprints"]),
+                         _same_of(r.get("same_measures") or ""))
                     for r in csv.DictReader(f)]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -343,23 +330,24 @@ def write_similarity(out: str | Path, share: float = COMMON_SHARE) -> list[Pair]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["student_a", "student_b", "code", "shared_fingerprints", "markdown", "same_wrong_answers",
-                "q6_correlation", "kinds"])
+                "same_measures", "kinds"])
     for p in pairs:
         w.writerow([by_stem[p.a].student, by_stem[p.b].student, p.code, p.shared, p.markdown, " ".join(p.answers),
-                    p.q6, " ".join(p.kinds)])
+                    " ".join(f"{q} {x}" for q, x in p.same), " ".join(p.kinds)])
     write_text(out / "similarity.csv", buf.getvalue())
     boiler = list(_quiz_hashes())
     views = []
-    for p in pairs[:100]:   # each pair with the evidence of its kinds: code, explanations, answers, Q6
+    hooks = {q.NAME: q for q in _same_hooks()}
+    for p in pairs[:100]:   # each pair with the evidence of its kinds: code, explanations, answers, measures
         a, b = by_stem[p.a], by_stem[p.b]
         code = _side_by_side(a, b, boiler) if "code" in p.kinds else None
         shared_md = a.md_own & b.md_own
         md = (_marked_words(a.markdown, shared_md), _marked_words(b.markdown, shared_md)) \
             if "markdown" in p.kinds else None
-        q6 = _q6_views(a, b) if "q6" in p.kinds else []
-        views.append({"pair": p, "a": a, "b": b, "code": code, "markdown": md, "q6": q6})
+        same = [(q, x, hooks[q].SAME_WORDS, hooks[q].same_views(a.measures[q], b.measures[q])) for q, x in p.same]
+        views.append({"pair": p, "a": a, "b": b, "code": code, "markdown": md, "same": same})
     write_text(out / "similarity.html", template("similarity.html.j2").render(
         views=views, clusters=[[by_stem[s].student for s in c] for c in clusters(pairs)], n=len(subs),
         code_bar=CODE_BAR, code_block=CODE_BLOCK, block_share=BLOCK_SHARE, md_bar=MARKDOWN_BAR, share=share,
-        q6_bar=SAME_PERTURBATION))
+        same_bars=[(q.NAME, q.SAME_WORDS, q.SAME_BAR) for q in _same_hooks()]))
     return pairs

@@ -124,6 +124,53 @@ def measures(ev: Evidence) -> Deltas:
     return Deltas(q6_deltas(ev.run.pngs, ev.refs[NAME].images))
 
 
+SAME_BAR = 0.99     # correlation of I0' - I0 between two students: the same perturbation (two honest gradient
+SAME_WORDS = "their changes to the image (I0' - I0 or I1' - I1) correlate at"   # attacks on one M start alike)
+
+
+def same_pairs(measures: dict) -> dict:
+    """Pairs of students whose changes to I0 (or to I1) are the same (``similarity``): {(stem a, stem b): the
+    largest correlation, at least ``SAME_BAR``}, a < b; ``measures``: stem -> this question's measures (the JSON of
+    ``Deltas``). The correlations of every two changes at once: rows centred and normalised, one matrix product.
+
+    corr(a, b) = <d_a - mean(d_a), d_b - mean(d_b)> / (||d_a - mean(d_a)|| ||d_b - mean(d_b)||),  d: (784,)
+    """
+    same = {}
+    for name in ("I0", "I1"):
+        have = [(stem, m["deltas"][name]) for stem, m in sorted(measures.items())
+                if len((m.get("deltas") or {}).get(name, [])) == 784 and np.any(m["deltas"][name])]
+        if len(have) < 2:
+            continue
+        d = np.array([x for _, x in have], dtype=float)                              # (n, 784)
+        d -= d.mean(1, keepdims=True)
+        d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-12
+        corr = d @ d.T                                                               # (n, n)
+        for i, j in zip(*np.nonzero(np.triu(corr, 1) >= SAME_BAR)):
+            key = (have[i][0], have[j][0])
+            same[key] = max(same.get(key, 0.0), float(corr[i, j]))
+    return same
+
+
+def same_views(a: dict, b: dict) -> list[tuple[str, str, str]]:
+    """(what it shows, a's picture, b's picture) for each of I0, I1 both students changed (``a``, ``b``: their
+    measures): each change as a 112 x 112 grey PNG data URI, mid-grey 0, lighter where the student added ink."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    def png(delta) -> str:
+        d = np.asarray(delta, dtype=float).reshape(28, 28)                    # (28, 28)
+        grey = np.clip(128 + 127 * d / (np.abs(d).max() or 1), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(grey).resize((112, 112), Image.NEAREST).save(buf, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    da, db = a.get("deltas") or {}, b.get("deltas") or {}
+    return [(f"{name}' - {name}", png(da[name]), png(db[name])) for name in ("I0", "I1")
+            if len(da.get(name, [])) == 784 and len(db.get(name, [])) == 784]
+
+
 def figure(m: dict, status: str) -> tuple[str, str] | None:
     """(alt text, a small PNG as a data URI) of the change the run made to I0 and to I1 (``m["deltas"]``: each the
     new image minus the quiz's, 784 ints in 0..255 units), red where it brightened, blue where it darkened, on one
