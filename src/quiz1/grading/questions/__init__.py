@@ -56,17 +56,20 @@ def content() -> tuple:
     return tuple((q.NUMBER, q.CONTENT) for q in QUESTIONS)
 
 
+def figure(report: dict, name: str) -> tuple[str, str] | None:
+    """(alt text, data URI) of what question ``name``'s module draws from a report's JSON (its ``figure(measures,
+    status)``), or None when it draws nothing there (no hook, no measures, or the hook's None)."""
+    q = by_name(name)
+    m = (report.get("measures") or {}).get(name)
+    if not hasattr(q, "figure") or not m:
+        return None
+    return q.figure(m, ((report.get("questions") or {}).get(name) or {}).get("status"))
+
+
 def figures(report: dict) -> dict:
-    """Question name -> (alt text, data URI) of what its module draws from a report's JSON (its ``figure(measures,
-    status)``: Q5's model over f), for the questions that draw one."""
-    out = {}
-    for q in QUESTIONS:
-        m = (report.get("measures") or {}).get(q.NAME)
-        if hasattr(q, "figure") and m:
-            got = q.figure(m, (report.get("questions") or {}).get(q.NAME, {}).get("status"))
-            if got is not None:
-                out[q.NAME] = got
-    return out
+    """Question name -> (alt text, data URI) of what its module draws from a report's JSON (``figure``: Q5's model
+    over f, Q6's changes), for the questions that draw one."""
+    return {q.NAME: got for q in QUESTIONS if (got := figure(report, q.NAME)) is not None}
 
 
 def class_views(reports: list[dict], stems: list[str]) -> list[str]:

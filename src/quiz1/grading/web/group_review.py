@@ -30,7 +30,7 @@ import nbformat
 
 from ..marks import gradebook, groups
 from ..marks.gradebook import COMMENT_MAX, MACHINE, StaleMark, waiting
-from ..questions import by_name, content, figures
+from ..questions import by_name, content, figure
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from .review import ITEM_KEYS, cell_html
@@ -248,15 +248,15 @@ def group_routes(out: Path, rubric, page, write, fields) -> list:
                     max_marks=rubric.questions[q].marks, comment_max=COMMENT_MAX, shown=SHOWN, everything=everything)
 
     async def figure_png(request):
-        """``/figure/{stem}/{q}.png``: what ``q``'s module draws from ``OUTDIR/<stem>.json`` (``questions.figures``:
-        Q5's model over f), as a PNG; 404 when it draws nothing there (a correct answer, no measures)."""
+        """``/figure/{stem}/{q}.png``: what ``q``'s module draws from ``OUTDIR/<stem>.json`` (``questions.figure``:
+        Q5's model over f, Q6's changes), as a PNG; 404 when it draws nothing there (a correct answer, no measures)."""
         q, stem = request.path_params["q"], request.path_params["stem"]
         path = out / f"{stem}.json"
         try:
             report = json.loads(path.read_text()) if q in question_names() and STEM.fullmatch(stem) else {}
         except (OSError, ValueError):
             report = {}
-        got = figures(report).get(q) if isinstance(report, dict) else None
+        got = figure(report, q) if isinstance(report, dict) and q in question_names() else None
         if got is None or not got[1].startswith("data:image/png;base64,"):
             return Response("no figure", status_code=404, media_type="text/plain")
         return Response(base64.b64decode(got[1].split(",", 1)[1]), media_type="image/png",

@@ -59,7 +59,7 @@ from ..marks.export import class_marks
 from ..marks.gradebook import COMMENT_MAX, MACHINE, StaleMark, items, waiting
 from ..marks.rubric import Rubric, load_rubric
 from ..marks.summary import pass_mark_of
-from ..questions import content, figures
+from ..questions import content, figure, figures
 from ..questions import names as question_names
 from ..reading.sections import cell_questions
 from ..report import VERDICTS, template
@@ -150,10 +150,10 @@ def cell_html(c) -> str:
 
 
 def _figure(report_json: Path, question: str) -> tuple[str, str] | None:
-    """(alt text, data URI) of what ``question``'s module draws from the zip's report (``questions.figures``), or
+    """(alt text, data URI) of what ``question``'s module draws from the zip's report (``questions.figure``), or
     None."""
     try:
-        return figures(json.loads(report_json.read_text())).get(question)
+        return figure(json.loads(report_json.read_text()), question)
     except (OSError, ValueError):
         return None
 
