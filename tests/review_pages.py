@@ -154,3 +154,19 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def canvas_totals(out: Path, tmp_path: Path, canvas_export: str) -> dict:
+    """SIS id -> the Quiz 1 column `quiz1 export --canvas` fills in for ``canvas_export`` (the course's gradebook
+    export, as text) from ``out``'s gradebook."""
+    import csv
+    import io
+
+    from quiz1.cli import main
+
+    canvas = tmp_path / "canvas.csv"
+    canvas.write_text(canvas_export)
+    dest = tmp_path / "import.csv"
+    assert main(["export", str(out), "--canvas", str(canvas), "--assignment", "12345", "--out", str(dest)]) == 0
+    return {r["SIS User ID"]: r["Quiz 1 (12345)"] for r in csv.DictReader(io.StringIO(dest.read_text()))
+            if r["SIS User ID"]}

@@ -9,10 +9,8 @@ stops-at-ds 1, chain-rule-only 1, relu-path -1, sign -1; a wrong Q3 "not-matchin
 """
 from __future__ import annotations
 
-import csv
 import functools
 import html
-import io
 import json
 import re
 import shutil
@@ -24,7 +22,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from quiz1.cli import main
+import review_pages
 from quiz1.grading.marks import gradebook, groups
 from quiz1.grading.marks.rubric import load_rubric
 from quiz1.grading.questions.equivalence import check_q3
@@ -99,12 +97,7 @@ def totals(out) -> dict:
 
 
 def canvas_totals(out, tmp_path) -> dict:
-    canvas = tmp_path / "canvas.csv"
-    canvas.write_text(CANVAS)
-    dest = tmp_path / "import.csv"
-    assert main(["export", str(out), "--canvas", str(canvas), "--assignment", "12345", "--out", str(dest)]) == 0
-    return {r["SIS User ID"]: r["Quiz 1 (12345)"] for r in csv.DictReader(io.StringIO(dest.read_text()))
-            if r["SIS User ID"]}
+    return review_pages.canvas_totals(out, tmp_path, CANVAS)
 
 
 

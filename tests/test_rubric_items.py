@@ -16,6 +16,7 @@ from importlib.resources import files
 
 import pytest
 
+import review_pages
 from quiz1.cli import main
 from quiz1.grading.marks import gradebook
 from quiz1.grading.marks.export import class_marks, marks_csv
@@ -135,12 +136,7 @@ def graded(out, sids=("A0000001A", "A0000002B", "A0000003C")):
 
 
 def canvas_totals(out, tmp_path) -> dict:
-    canvas = tmp_path / "canvas.csv"
-    canvas.write_text(CANVAS)
-    dest = tmp_path / "import.csv"
-    assert main(["export", str(out), "--canvas", str(canvas), "--assignment", "12345", "--out", str(dest)]) == 0
-    return {r["SIS User ID"]: r["Quiz 1 (12345)"] for r in csv.DictReader(io.StringIO(dest.read_text()))
-            if r["SIS User ID"]}
+    return review_pages.canvas_totals(out, tmp_path, CANVAS)
 
 
 def test_editing_an_items_points_re_computes_every_mark_that_uses_it_and_the_audit_says_so(tmp_path, capsys):
