@@ -135,6 +135,19 @@ def post(base: str, body, headers: dict | None = None, raw: bytes | None = None,
         return e.code, json.loads(text) if text.startswith("{") else {"error": text}
 
 
+def refused_headers(base: str) -> list[tuple[dict, str]]:
+    """(headers of a write, the words of its 403) for every write the review app must refuse: not JSON (a form's
+    text/plain or urlencoded body), no Origin, another origin (the next port), the null origin, no token, a guessed
+    token. ``base``: the app's URL."""
+    port = int(base.rsplit(":", 1)[1])
+    return [({"Content-Type": "text/plain"}, "must be JSON"),
+            ({"Content-Type": "application/x-www-form-urlencoded"}, "must be JSON"),
+            ({"Origin": None}, "must come from this review page"),
+            ({"Origin": f"http://127.0.0.1:{port + 1}"}, "must come from this review page"),
+            ({"Origin": "null"}, "must come from this review page"),
+            ({"X-Quiz1-Token": None}, "token"), ({"X-Quiz1-Token": "guess"}, "token")]
+
+
 def post_to(base: str, path: str, body, headers: dict | None = None) -> tuple[int, dict]:
     """``post`` to another write endpoint of the review page."""
     return post(base, body, headers, path=path)

@@ -15,7 +15,7 @@ import pytest
 
 from quiz1.cli import main
 from quiz1.grading.marks import gradebook
-from review_pages import chromium, item, make_class, other_origin, post, review_server, token_of
+from review_pages import chromium, item, make_class, other_origin, post, refused_headers, review_server, token_of
 
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 VICTIMS = {"A0000001A": "Q3", "A0000002B": "Q3", "A0000003C": "Q4"}
@@ -96,13 +96,7 @@ def test_a_write_must_be_json_from_this_page_with_its_token(tmp_path):
     out = make_class(tmp_path)
     body = {"stem": "A0000001A", "question": "Q3", "marks": 2, "by": "alice", "version": item(out, "A0000001A", "Q3")["version"]}
     with review_server(out) as (base, _):
-        port = base.rsplit(":", 1)[1]
-        for headers, why in (({"Content-Type": "text/plain"}, "must be JSON"),
-                             ({"Content-Type": "application/x-www-form-urlencoded"}, "must be JSON"),
-                             ({"Origin": None}, "must come from this review page"),
-                             ({"Origin": f"http://127.0.0.1:{int(port) + 1}"}, "must come from this review page"),
-                             ({"Origin": "null"}, "must come from this review page"),
-                             ({"X-Quiz1-Token": None}, "token"), ({"X-Quiz1-Token": "guess"}, "token")):
+        for headers, why in refused_headers(base):
             status, answer = post(base, body, headers=headers)
             assert (status, why in answer["error"]) == (403, True), headers
         assert item(out, "A0000001A", "Q3")["marks"] is None
