@@ -58,6 +58,7 @@ CREATE INDEX IF NOT EXISTS applied_by_item ON applied (question, item);
 CREATE TABLE IF NOT EXISTS audit (
     n INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, by TEXT NOT NULL, action TEXT NOT NULL, question TEXT,
     stem TEXT, item TEXT, before TEXT, after TEXT);
+CREATE INDEX IF NOT EXISTS audit_by_item ON audit (question, item, action);
 """
 
 
@@ -185,14 +186,17 @@ def _question_marks(db, question: str) -> float | None:
     return None if row is None else row["marks"]
 
 
+def _no_such_item(items: list, question: str, item_id) -> ValueError:
+    """The one sentence for an item id ``question`` does not have (``items``: its items, ``rubric_items``)."""
+    ids = ", ".join(r["id"] for r in items) or "none"
+    return ValueError(f"{question} item: expected one of {question}'s items ({ids}) but found {reprlib.repr(item_id)}")
+
+
 def _edit(db, question: str, item_id: str, points, text, by: str) -> dict:
     """Change one item and re-compute every mark that uses it (in ``db``'s transaction); what changed."""
     old = db.execute("SELECT * FROM rubric_items WHERE question = ? AND id = ?", (question, item_id)).fetchone()
     if old is None:
-        ids = [r["id"] for r in db.execute("SELECT id FROM rubric_items WHERE question = ? ORDER BY position, rowid",
-                                           (question,))]
-        raise ValueError(f"{question} item: expected one of {question}'s items ({', '.join(ids) or 'none'}) but found "
-                         f"{reprlib.repr(item_id)}")
+        raise _no_such_item(rubric_items(db, question), question, item_id)
     marks = _question_marks(db, question)
     new_points = old["points"] if points is None else check_points(points, marks, f"{question} {item_id}: points")
     new_text = old["text"] if text is None else check_text(text, f"{question} {item_id}: text")
@@ -309,10 +313,10 @@ def delete_item(out, question: str, id: str, *, by: str) -> dict:  # noqa: A002
     _check_str(question=question, id=id)
     by = _check_by(by, f"{question} {id}")
     with _open(out) as db, _writing(db):
-        row = next((r for r in rubric_items(db, question) if r["id"] == id), None)
+        items = rubric_items(db, question)
+        row = next((r for r in items if r["id"] == id), None)
         if row is None:
-            ids = ", ".join(r["id"] for r in rubric_items(db, question)) or "none"
-            raise ValueError(f"{question} item: expected one of {question}'s items ({ids}) but found {reprlib.repr(id)}")
+            raise _no_such_item(items, question, id)
         if row["from_rubric"]:
             raise ValueError(f"{question} {id}: not deleted: it comes from the rubric file and would come back when the "
                              f"class is graded again; edit its points or text, or take it out of the rubric file")
